@@ -1,0 +1,63 @@
+// Command openwa is the OpenWA server: a self-hosted WhatsApp HTTP API gateway.
+//
+//	openwa            serve (the default)
+//	openwa serve      serve
+//	openwa migrate    apply database migrations and exit
+//	openwa version    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/joho/godotenv"
+
+	"github.com/openwa/openwa/internal/app"
+	"github.com/openwa/openwa/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "openwa:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "openwa", app.Version)
+		return nil
+	case "serve", "migrate":
+	case "help", "--help", "-h":
+		fmt.Fprintln(stdout, "usage: openwa [serve|migrate|version]\nConfiguration comes from the environment and ./.env; see README.md.")
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q: want serve, migrate or version", cmd)
+	}
+	// .env fills in what the environment does not set.
+	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf(".env: %w", err)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, stderr)
+	if cmd == "migrate" {
+		return app.Migrate(ctx, cfg, log)
+	}
+	return app.Run(ctx, cfg, stdout, log, nil)
+}

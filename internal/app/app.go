@@ -1,0 +1,233 @@
+// Package app wires OpenWA together: it chooses each adapter from the
+// configuration, starts the components in order and stops them in reverse:
+// stop accepting HTTP → stop the sessions (engines) → close the store.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openwa/openwa/internal/auth"
+	"github.com/openwa/openwa/internal/cache"
+	"github.com/openwa/openwa/internal/cache/memory"
+	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/engine/mock"
+	"github.com/openwa/openwa/internal/httpapi"
+	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Version is OpenWA's version, set at build time with -ldflags "-X ...app.Version=v1.2.3".
+var Version = "0.1.0-dev"
+
+// NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens the configured database.
+func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	switch cfg.DatabaseType {
+	case "sqlite":
+		return store.OpenSQLite(ctx, cfg.DatabaseSQLitePath)
+	default:
+		return nil, fmt.Errorf("DATABASE_TYPE=%q: not supported by this build yet (sqlite)", cfg.DatabaseType)
+	}
+}
+
+// Migrate opens the database, applies migrations and closes it.
+func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "applied", applied, "schema_version", st.LatestVersion())
+	return nil
+}
+
+// Engines is the engine factory: ENGINE_TYPE and a session's `engine` name one of these.
+func Engines() map[string]engine.Factory {
+	return map[string]engine.Factory{"mock": mock.New}
+}
+
+func newCache(cfg *config.Config) (cache.Cache, error) {
+	switch cfg.CacheType {
+	case "memory":
+		return memory.New(cfg.CacheMax, cfg.CacheTTL), nil
+	default:
+		return nil, fmt.Errorf("CACHE_TYPE=%q: not supported by this build yet (memory)", cfg.CacheType)
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+// ready, if not nil, receives the bound address once the server listens.
+func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, ready func(addr string)) error {
+	res := config.DetectResources()
+	rec, why := config.Recommend(res)
+	log.Info("starting OpenWA", "version", Version, "profile", cfg.Profile, "database", cfg.DatabaseType,
+		"storage", cfg.StorageType, "cache", cfg.CacheType, "engine", cfg.EngineType)
+	log.Info("profile recommendation", "memory_mb", res.TotalMemoryMB, "cpu_cores", res.CPUCores,
+		"recommended", rec, "because", why)
+	if cfg.StorageType != "local" {
+		return fmt.Errorf("STORAGE_TYPE=%q: not supported by this build yet (local)", cfg.StorageType)
+	}
+	engines := Engines()
+	if _, ok := engines[cfg.EngineType]; !ok {
+		log.Warn("ENGINE_TYPE names an engine this build does not have yet; create sessions with \"engine\": \"mock\"",
+			"engine", cfg.EngineType)
+	}
+
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "applied", applied)
+	}
+	if err := checkDatabaseKind(ctx, st, log); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.StorageLocalPath, 0o700); err != nil {
+		return fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
+	}
+	c, err := newCache(cfg)
+	if err != nil {
+		return err
+	}
+
+	keys := auth.NewService(st, log)
+	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
+		return err
+	}
+	sessions := session.NewManager(session.Options{
+		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
+		Observer: logObserver{log: log.With("component", "events")}, Logger: log,
+	})
+	api := httpapi.New(httpapi.Options{
+		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Logger: log,
+		Health: map[string]httpapi.Checker{
+			"database": st.Ping,
+			"cache":    c.Ping,
+			"storage":  func(context.Context) error { return writable(cfg.StorageLocalPath) },
+			"queue":    func(context.Context) error { return nil },
+		},
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return err
+			}
+			v, err := st.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if v != st.LatestVersion() {
+				return fmt.Errorf("schema version %d, want %d", v, st.LatestVersion())
+			}
+			return nil
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	if err := sessions.Restore(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLSCertFile != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "docs", cfg.BaseURL+"/docs")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-serveErr:
+		sessions.Close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	sessions.Close(shutCtx)
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// checkDatabaseKind records which database the data was written with and
+// warns when the configuration now names another (the seed's v1 rule: a
+// restart switches adapters, no data moves by itself).
+func checkDatabaseKind(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	kind, err := st.GetMeta(ctx, "database_type")
+	if err != nil {
+		return fmt.Errorf("read meta: %w", err)
+	}
+	if kind == "" {
+		return st.SetMeta(ctx, "database_type", st.Dialect())
+	}
+	if kind != st.Dialect() {
+		log.Warn("this database was created for another database type", "recorded", kind, "configured", st.Dialect())
+	}
+	return nil
+}
+
+// writable checks that dir accepts files.
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".health-*")
+	if err != nil {
+		return fmt.Errorf("storage %s is not writable: %w", filepath.Clean(dir), err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// logObserver reports session events to the log until the event log exists.
+type logObserver struct{ log *slog.Logger }
+
+func (o logObserver) SessionEvent(ctx context.Context, sessionID, name string, data any) {
+	o.log.Debug("event", "session_id", sessionID, "event", name)
+}
+
+func (o logObserver) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
+	o.log.Debug("engine event", "session_id", sessionID, "type", fmt.Sprintf("%T", ev))
+}

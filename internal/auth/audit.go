@@ -1,0 +1,54 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/openwa/openwa/internal/store"
+)
+
+// AuditEntry is one audited call.
+type AuditEntry struct {
+	ID        int64     `json:"id"`
+	KeyID     *string   `json:"keyId"`
+	Action    string    `json:"action" doc:"Method and route, e.g. POST /api/sessions/{id}/start."`
+	Target    string    `json:"target" doc:"The path acted on."`
+	IP        string    `json:"ip"`
+	Status    int       `json:"status" doc:"HTTP status of the response."`
+	Outcome   string    `json:"outcome" enum:"success,failure"`
+	RequestID string    `json:"requestId"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Audit records a call.
+func (s *Service) Audit(ctx context.Context, e AuditEntry) error {
+	row := &store.AuditEntry{Action: e.Action, Target: e.Target, IP: e.IP, Status: e.Status, Outcome: e.Outcome,
+		RequestID: e.RequestID, CreatedAt: store.Now()}
+	if e.KeyID != nil {
+		row.KeyID = *e.KeyID
+	}
+	if err := s.st.AddAudit(ctx, row); err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	return nil
+}
+
+// AuditLog returns a page of the audit log, newest first.
+func (s *Service) AuditLog(ctx context.Context, limit, offset int) ([]*AuditEntry, int, error) {
+	rows, total, err := s.st.ListAudit(ctx, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read audit log: %w", err)
+	}
+	out := make([]*AuditEntry, len(rows))
+	for i, r := range rows {
+		e := &AuditEntry{ID: r.ID, Action: r.Action, Target: r.Target, IP: r.IP, Status: r.Status, Outcome: r.Outcome,
+			RequestID: r.RequestID, CreatedAt: store.Time(r.CreatedAt)}
+		if r.KeyID != "" {
+			k := r.KeyID
+			e.KeyID = &k
+		}
+		out[i] = e
+	}
+	return out, total, nil
+}

@@ -1,0 +1,163 @@
+// Package engine is the contract between OpenWA and a WhatsApp protocol
+// implementation (the seed's IWhatsAppEngine). The session manager owns one
+// Engine per running session; engines report everything that happens through
+// the Emit callback of Options and never import the API or the services.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Engine is everything OpenWA asks of a WhatsApp connection, grouped by concern.
+type Engine interface {
+	Lifecycle
+	Messenger
+	Directory
+	Groups
+}
+
+// Lifecycle covers connection and pairing. Connect returns once the engine is
+// connecting; progress (QR codes, pairing, ready, disconnects) arrives as events.
+type Lifecycle interface {
+	Connect(ctx context.Context) error
+	// Disconnect closes the connection and keeps the pairing. The engine emits
+	// nothing after Disconnect returns.
+	Disconnect(ctx context.Context) error
+	// Logout unlinks the device and clears the stored pairing.
+	Logout(ctx context.Context) error
+	// PairPhone asks for a pairing code to type on the phone instead of scanning a QR.
+	PairPhone(ctx context.Context, phone string) (string, error)
+	// Me is the linked account, nil when not paired.
+	Me() *Account
+}
+
+// Messenger sends messages and chat state.
+type Messenger interface {
+	Send(ctx context.Context, msg *Outgoing) (*SendResult, error)
+	Revoke(ctx context.Context, chatID, waMessageID string) error
+	MarkRead(ctx context.Context, chatID string, waMessageIDs []string) error
+	SendPresence(ctx context.Context, chatID string, state Presence) error
+}
+
+// Directory covers contacts.
+type Directory interface {
+	Contacts(ctx context.Context) ([]Contact, error)
+	Contact(ctx context.Context, jid string) (*Contact, error)
+	ProfilePictureURL(ctx context.Context, jid string) (string, error)
+	IsOnWhatsApp(ctx context.Context, phone string) (exists bool, jid string, err error)
+	SetBlocked(ctx context.Context, jid string, blocked bool) error
+}
+
+// Groups covers group chats.
+type Groups interface {
+	Groups(ctx context.Context) ([]Group, error)
+	Group(ctx context.Context, jid string) (*Group, error)
+	CreateGroup(ctx context.Context, name string, participants []string) (*Group, error)
+	UpdateParticipants(ctx context.Context, jid string, action ParticipantAction, participants []string) (*Group, error)
+	SetGroupInfo(ctx context.Context, jid string, subject, description *string) (*Group, error)
+	InviteLink(ctx context.Context, jid string, revoke bool) (string, error)
+	LeaveGroup(ctx context.Context, jid string) error
+}
+
+// Mock is implemented by engines that offer the mock controls of API.md.
+type Mock interface {
+	MockPair(ctx context.Context) error
+	MockInbound(ctx context.Context, msg *Message) (*Message, error)
+	MockDisconnect(ctx context.Context, reason string) error
+}
+
+// AuthStore keeps an engine's pairing state between runs. The session manager
+// provides it; the bytes are the engine's own.
+type AuthStore interface {
+	LoadAuth(ctx context.Context) ([]byte, error)
+	SaveAuth(ctx context.Context, state []byte) error
+	ClearAuth(ctx context.Context) error
+}
+
+// Options are what an engine is built with.
+type Options struct {
+	SessionID string
+	ProxyURL  string
+	// Settings is the engine's own section of the session config (for the mock
+	// engine, config.mock), nil when absent.
+	Settings json.RawMessage
+	Auth     AuthStore
+	// Emit receives every event. It never blocks: the session manager queues
+	// events per session, so an engine may call it from its own handlers.
+	Emit   func(Event)
+	Logger *slog.Logger
+}
+
+// Factory builds an engine for one session.
+type Factory func(Options) (Engine, error)
+
+// ErrNotPaired is returned by operations that need a linked device.
+var ErrNotPaired = errors.New("engine: not paired")
+
+// ErrNotConnected is returned by operations that need a live connection.
+var ErrNotConnected = errors.New("engine: not connected")
+
+// ErrNotFound is returned for an unknown contact, group or message.
+var ErrNotFound = errors.New("engine: not found")
+
+// ErrUnsupported is returned for what an engine cannot do.
+var ErrUnsupported = errors.New("engine: not supported")
+
+// Account is a linked WhatsApp account.
+type Account struct {
+	JID      string `json:"id"`
+	Phone    string `json:"phone"`
+	PushName string `json:"pushName"`
+	LID      string `json:"lid,omitempty"`
+}
+
+// Presence is a chat state.
+type Presence string
+
+const (
+	PresenceTyping    Presence = "typing"
+	PresenceRecording Presence = "recording"
+	PresencePaused    Presence = "paused"
+)
+
+// ParticipantAction changes group membership.
+type ParticipantAction string
+
+const (
+	ParticipantAdd     ParticipantAction = "add"
+	ParticipantRemove  ParticipantAction = "remove"
+	ParticipantPromote ParticipantAction = "promote"
+	ParticipantDemote  ParticipantAction = "demote"
+)
+
+// Contact is an address-book entry.
+type Contact struct {
+	JID         string `json:"id"`
+	Phone       string `json:"phone"`
+	Name        string `json:"name,omitempty"`
+	PushName    string `json:"pushName,omitempty"`
+	IsBusiness  bool   `json:"isBusiness"`
+	IsBlocked   bool   `json:"isBlocked"`
+	IsMyContact bool   `json:"isMyContact"`
+}
+
+// Group is a group chat.
+type Group struct {
+	JID          string        `json:"id"`
+	Subject      string        `json:"subject"`
+	Description  string        `json:"description,omitempty"`
+	Owner        string        `json:"owner,omitempty"`
+	Participants []Participant `json:"participants"`
+	CreatedAt    time.Time     `json:"createdAt"`
+}
+
+// Participant is a member of a group.
+type Participant struct {
+	JID          string `json:"id"`
+	IsAdmin      bool   `json:"isAdmin"`
+	IsSuperAdmin bool   `json:"isSuperAdmin"`
+}

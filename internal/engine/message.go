@@ -1,0 +1,99 @@
+package engine
+
+import "time"
+
+// MessageType names a kind of message (API.md, message object `type`).
+type MessageType string
+
+const (
+	TypeText     MessageType = "text"
+	TypeImage    MessageType = "image"
+	TypeVideo    MessageType = "video"
+	TypeAudio    MessageType = "audio"
+	TypeVoice    MessageType = "voice"
+	TypeDocument MessageType = "document"
+	TypeSticker  MessageType = "sticker"
+	TypeLocation MessageType = "location"
+	TypeContact  MessageType = "contact"
+	TypeReaction MessageType = "reaction"
+	TypePoll     MessageType = "poll"
+	TypeRevoked  MessageType = "revoked"
+	TypeUnknown  MessageType = "unknown"
+)
+
+// Outgoing is a message to send. Exactly the fields of its Type are set.
+type Outgoing struct {
+	ChatID   string
+	Type     MessageType
+	Text     string
+	Caption  string
+	ReplyTo  string // WhatsApp id of the quoted message
+	Mentions []string
+	Media    *Media
+	Location *Location
+	Contacts []ContactCard
+	Reaction *Reaction
+	Poll     *Poll
+}
+
+// Media is message media. Data is set on send; on receipt Data holds the
+// downloaded bytes (engines download outside their event handlers).
+type Media struct {
+	Data     []byte
+	Mimetype string
+	Filename string
+}
+
+// Location is a point on the map.
+type Location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+	Address   string  `json:"address,omitempty"`
+}
+
+// ContactCard is a shared contact.
+type ContactCard struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+// Reaction reacts to a message; an empty Emoji removes the reaction.
+type Reaction struct {
+	MessageID string `json:"messageId"`
+	Emoji     string `json:"emoji"`
+}
+
+// Poll is a poll to create.
+type Poll struct {
+	Name            string   `json:"name"`
+	Options         []string `json:"options"`
+	MultipleAnswers bool     `json:"multipleAnswers"`
+}
+
+// SendResult is what the engine reports for a sent message.
+type SendResult struct {
+	WAMessageID string
+	Timestamp   time.Time
+}
+
+// Message is a message seen by the engine: received, or sent from another device.
+type Message struct {
+	WAMessageID string
+	ChatID      string
+	From        string
+	FromPhone   string // the sender's phone JID when From is a LID and the phone is known
+	FromMe      bool
+	PushName    string
+	Type        MessageType
+	Text        string
+	Caption     string
+	ReplyTo     string
+	Mentions    []string
+	Media       *Media
+	Location    *Location
+	Contacts    []ContactCard
+	Reaction    *Reaction
+	Poll        *Poll
+	Timestamp   time.Time
+}

@@ -1,0 +1,275 @@
+package mock
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/openwa/openwa/internal/engine"
+)
+
+// Send "sends" msg: it gets a WhatsApp id at once, then the acks delivered and
+// read, ackDelayMs apart.
+func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ready {
+		return nil, engine.ErrNotConnected
+	}
+	if engine.IsGroup(msg.ChatID) {
+		if _, ok := e.groups[msg.ChatID]; !ok {
+			return nil, fmt.Errorf("group %s: %w", msg.ChatID, engine.ErrNotFound)
+		}
+	}
+	e.seq++
+	id := e.messageID("out")
+	e.sent[id] = msg.ChatID
+	if msg.Type != engine.TypeReaction {
+		chat, connCtx := msg.ChatID, e.connCtx
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			for _, st := range []engine.AckStatus{engine.AckDelivered, engine.AckRead} {
+				if !sleep(connCtx, e.ackDelay) {
+					return
+				}
+				e.emit(connCtx, engine.Ack{ChatID: chat, WAMessageIDs: []string{id}, Status: st, Timestamp: time.Now().UTC()})
+			}
+		}()
+	}
+	return &engine.SendResult{WAMessageID: id, Timestamp: time.Now().UTC()}, nil
+}
+
+// Revoke deletes a message this engine sent.
+func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ready {
+		return engine.ErrNotConnected
+	}
+	if e.sent[waMessageID] != chatID {
+		return fmt.Errorf("message %s: %w", waMessageID, engine.ErrNotFound)
+	}
+	delete(e.sent, waMessageID)
+	return nil
+}
+
+// MarkRead accepts read receipts.
+func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) error {
+	return e.needReady()
+}
+
+// SendPresence accepts chat states.
+func (e *Engine) SendPresence(ctx context.Context, chatID string, state engine.Presence) error {
+	return e.needReady()
+}
+
+func (e *Engine) needReady() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ready {
+		return engine.ErrNotConnected
+	}
+	return nil
+}
+
+// seedDirectory fills the mock address book and group list.
+func (e *Engine) seedDirectory() {
+	e.contacts = map[string]*engine.Contact{}
+	for i, name := range []string{"Alice", "Bob", "Carol"} {
+		phone := fmt.Sprintf("1555000000%d", i+1)
+		jid := phone + "@" + engine.UserServer
+		e.contacts[jid] = &engine.Contact{JID: jid, Phone: phone, Name: name, PushName: name, IsMyContact: true}
+	}
+	gid := "120363000000000001@" + engine.GroupServer
+	e.groups = map[string]*engine.Group{gid: {
+		JID: gid, Subject: "Mock group", Description: "A group of the mock engine",
+		Participants: []engine.Participant{{JID: "15550000001@" + engine.UserServer, IsSuperAdmin: true, IsAdmin: true}},
+		CreatedAt:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	}}
+}
+
+// Contacts lists the address book.
+func (e *Engine) Contacts(ctx context.Context) ([]engine.Contact, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]engine.Contact, 0, len(e.contacts))
+	for _, c := range e.contacts {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].JID < out[j].JID })
+	return out, nil
+}
+
+// Contact reads one contact.
+func (e *Engine) Contact(ctx context.Context, jid string) (*engine.Contact, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.contacts[jid]
+	if !ok {
+		return nil, fmt.Errorf("contact %s: %w", jid, engine.ErrNotFound)
+	}
+	cp := *c
+	return &cp, nil
+}
+
+// ProfilePictureURL: mock contacts have no pictures.
+func (e *Engine) ProfilePictureURL(ctx context.Context, jid string) (string, error) {
+	if _, err := e.Contact(ctx, jid); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// IsOnWhatsApp: every valid number is, except those ending in 404.
+func (e *Engine) IsOnWhatsApp(ctx context.Context, phone string) (bool, string, error) {
+	p, err := engine.NormalizePhone(phone)
+	if err != nil {
+		return false, "", err
+	}
+	if strings.HasSuffix(p, "404") {
+		return false, "", nil
+	}
+	return true, p + "@" + engine.UserServer, nil
+}
+
+// SetBlocked blocks or unblocks a contact.
+func (e *Engine) SetBlocked(ctx context.Context, jid string, blocked bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.contacts[jid]
+	if !ok {
+		phone := engine.PhoneOf(jid)
+		if phone == "" {
+			return fmt.Errorf("contact %s: %w", jid, engine.ErrNotFound)
+		}
+		c = &engine.Contact{JID: jid, Phone: phone}
+		e.contacts[jid] = c
+	}
+	c.IsBlocked = blocked
+	return nil
+}
+
+// Groups lists the groups.
+func (e *Engine) Groups(ctx context.Context) ([]engine.Group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]engine.Group, 0, len(e.groups))
+	for _, g := range e.groups {
+		out = append(out, copyGroup(g))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].JID < out[j].JID })
+	return out, nil
+}
+
+// Group reads one group.
+func (e *Engine) Group(ctx context.Context, jid string) (*engine.Group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g, ok := e.groups[jid]
+	if !ok {
+		return nil, fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
+	}
+	cp := copyGroup(g)
+	return &cp, nil
+}
+
+func copyGroup(g *engine.Group) engine.Group {
+	cp := *g
+	cp.Participants = append([]engine.Participant(nil), g.Participants...)
+	return cp
+}
+
+// CreateGroup creates a group owned by the linked account.
+func (e *Engine) CreateGroup(ctx context.Context, name string, participants []string) (*engine.Group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ready {
+		return nil, engine.ErrNotConnected
+	}
+	e.groupSeq++
+	jid := fmt.Sprintf("1203630000%08d@%s", e.groupSeq+1, engine.GroupServer)
+	me := e.auth.Phone + "@" + engine.UserServer
+	g := &engine.Group{JID: jid, Subject: name, Owner: me, CreatedAt: time.Now().UTC(),
+		Participants: []engine.Participant{{JID: me, IsAdmin: true, IsSuperAdmin: true}}}
+	for _, p := range participants {
+		g.Participants = append(g.Participants, engine.Participant{JID: p})
+	}
+	e.groups[jid] = g
+	cp := copyGroup(g)
+	return &cp, nil
+}
+
+// UpdateParticipants adds, removes, promotes or demotes members.
+func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) (*engine.Group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g, ok := e.groups[jid]
+	if !ok {
+		return nil, fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
+	}
+	for _, p := range participants {
+		idx := -1
+		for i, m := range g.Participants {
+			if m.JID == p {
+				idx = i
+			}
+		}
+		switch {
+		case action == engine.ParticipantAdd && idx < 0:
+			g.Participants = append(g.Participants, engine.Participant{JID: p})
+		case action == engine.ParticipantRemove && idx >= 0:
+			g.Participants = append(g.Participants[:idx], g.Participants[idx+1:]...)
+		case action == engine.ParticipantPromote && idx >= 0:
+			g.Participants[idx].IsAdmin = true
+		case action == engine.ParticipantDemote && idx >= 0:
+			g.Participants[idx].IsAdmin = false
+		}
+	}
+	cp := copyGroup(g)
+	return &cp, nil
+}
+
+// SetGroupInfo changes the subject and/or description.
+func (e *Engine) SetGroupInfo(ctx context.Context, jid string, subject, description *string) (*engine.Group, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g, ok := e.groups[jid]
+	if !ok {
+		return nil, fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
+	}
+	if subject != nil {
+		g.Subject = *subject
+	}
+	if description != nil {
+		g.Description = *description
+	}
+	cp := copyGroup(g)
+	return &cp, nil
+}
+
+// InviteLink returns (or, with revoke, replaces) the group's invite link.
+func (e *Engine) InviteLink(ctx context.Context, jid string, revoke bool) (string, error) {
+	if _, err := e.Group(ctx, jid); err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if revoke {
+		e.seq++
+	}
+	return fmt.Sprintf("https://chat.whatsapp.com/MOCK%s%d", strings.Split(jid, "@")[0], e.seq), nil
+}
+
+// LeaveGroup leaves (and forgets) a group.
+func (e *Engine) LeaveGroup(ctx context.Context, jid string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.groups[jid]; !ok {
+		return fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
+	}
+	delete(e.groups, jid)
+	return nil
+}

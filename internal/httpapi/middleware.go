@@ -1,0 +1,242 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/auth"
+)
+
+// reqInfo is what the middleware learns about a request, shared down the chain.
+type reqInfo struct {
+	id        string
+	start     time.Time
+	principal *auth.Principal
+	err       error // an internal error to log, set by the error hook
+}
+
+type ctxKey struct{}
+
+func infoOf(ctx context.Context) *reqInfo {
+	i, _ := ctx.Value(ctxKey{}).(*reqInfo)
+	return i
+}
+
+func requestID(ctx context.Context) string {
+	if i := infoOf(ctx); i != nil {
+		return i.id
+	}
+	return ""
+}
+
+func principalOf(ctx context.Context) *auth.Principal {
+	if i := infoOf(ctx); i != nil {
+		return i.principal
+	}
+	return nil
+}
+
+// recorder remembers the status written.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// outer is the first layer: request id, recovery from panics and the access log.
+func (s *Server) outer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &reqInfo{id: r.Header.Get("X-Request-Id"), start: time.Now()}
+		if !validRequestID.MatchString(info.id) {
+			info.id = uuid.NewString()
+		}
+		w.Header().Set("X-Request-Id", info.id)
+		rec := &recorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				info.err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+				if rec.status == 0 {
+					writeError(rec, r, apperr.New(apperr.Internal, "%s", internalMessage))
+				}
+			}
+			s.logRequest(r, rec.status, info)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (s *Server) logRequest(r *http.Request, status int, info *reqInfo) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status,
+		"duration_ms", time.Since(info.start).Milliseconds(), "request_id", info.id}
+	if info.principal != nil {
+		attrs = append(attrs, "key_id", info.principal.KeyID)
+	}
+	switch {
+	case info.err != nil:
+		s.log.Error("request failed", append(attrs, "err", info.err)...)
+	case strings.HasPrefix(r.URL.Path, "/health"):
+		s.log.Debug("request", attrs...)
+	default:
+		s.log.Info("request", attrs...)
+	}
+}
+
+// cors answers preflights and marks responses for the origins of CORS_ORIGINS.
+func (s *Server) cors(next http.Handler) http.Handler {
+	origins := s.opts.Config.CORSOrigins
+	all := slices.Contains(origins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || len(origins) == 0 || !(all || slices.Contains(origins, origin)) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Content-Type, X-API-Key, Authorization, Idempotency-Key, X-Request-Id, Last-Event-ID")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// presentedKey reads the key from X-API-Key or Authorization: Bearer.
+func presentedKey(r *http.Request) string {
+	if k := r.Header.Get("X-API-Key"); k != "" {
+		return strings.TrimSpace(k)
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// protected reports whether a path needs an API key.
+func protected(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/api" || path == "/ws"
+}
+
+// authenticate resolves the key, applies the per-key rate limit and audits
+// mutating calls. Public paths pass through.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !protected(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		info := infoOf(r.Context())
+		rec, _ := w.(*recorder)
+		if mutating(r.Method) && rec != nil {
+			defer s.audit(r, rec, info)
+		}
+		p, err := s.opts.Auth.Authenticate(r.Context(), presentedKey(r))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		info.principal = p
+		if ok, wait := s.limiter.Allow(p.KeyID); !ok {
+			e := apperr.New(apperr.RateLimited, "rate limit of %g requests per second exceeded; retry later", s.opts.Config.RateLimitRPS)
+			e.RetryAfter = wait
+			writeError(w, r, e)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func mutating(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch || method == http.MethodDelete
+}
+
+func (s *Server) audit(r *http.Request, rec *recorder, info *reqInfo) {
+	action := r.Method + " " + r.URL.Path
+	if r.Pattern != "" && r.Pattern != "/" {
+		action = r.Pattern
+		if !strings.HasPrefix(action, r.Method) {
+			action = r.Method + " " + action
+		}
+	}
+	e := auth.AuditEntry{Action: action, Target: r.URL.Path, IP: clientIP(r), Status: rec.status,
+		Outcome: "success", RequestID: info.id}
+	if rec.status >= 400 {
+		e.Outcome = "failure"
+	}
+	if info.principal != nil {
+		e.KeyID = &info.principal.KeyID
+	}
+	// The request may be cancelled already; the audit row is written regardless.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.opts.Auth.Audit(ctx, e); err != nil {
+		s.log.Error("audit", "request_id", info.id, "err", err)
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// requireAdmin refuses session keys.
+func requireAdmin(ctx context.Context) error {
+	if !principalOf(ctx).IsAdmin() {
+		return apperr.New(apperr.Forbidden, "this needs an admin key")
+	}
+	return nil
+}
+
+// requireSession refuses keys that may not use session id.
+func requireSession(ctx context.Context, id string) error {
+	if !principalOf(ctx).CanSession(id) {
+		return apperr.New(apperr.Forbidden, "this key may not use session '%s'", id)
+	}
+	return nil
+}

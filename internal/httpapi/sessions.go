@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/session"
+)
+
+// SessionPath is the {id} of session routes.
+type SessionPath struct {
+	ID string `path:"id" pattern:"^[A-Za-z0-9_-]{1,64}$" doc:"Session id."`
+}
+
+type createSessionInput struct {
+	Body struct {
+		ID     string         `json:"id,omitempty" pattern:"^[A-Za-z0-9_-]{1,64}$" doc:"Generated when absent."`
+		Name   string         `json:"name,omitempty" maxLength:"128"`
+		Engine string         `json:"engine,omitempty" enum:"whatsmeow,mock" doc:"Default: ENGINE_TYPE."`
+		Config session.Config `json:"config,omitempty"`
+	}
+}
+
+type listSessionsInput struct {
+	PageQuery
+	Status string `query:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED" doc:"Only sessions in this status."`
+}
+
+type updateSessionInput struct {
+	SessionPath
+	Body struct {
+		Name   *string         `json:"name,omitempty" minLength:"1" maxLength:"128"`
+		Config *session.Config `json:"config,omitempty" doc:"Replaces the config; applies from the next start."`
+	}
+}
+
+type qrInput struct {
+	SessionPath
+	Format string `query:"format" enum:"json,png" default:"json" doc:"png returns the image itself."`
+}
+
+type qrOutput struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
+}
+
+// QRView is the QR code of API.md.
+type QRView struct {
+	QR        string         `json:"qr" doc:"The raw QR content."`
+	Image     string         `json:"image" doc:"The QR code as a PNG data URL."`
+	Status    session.Status `json:"status"`
+	ExpiresAt string         `json:"expiresAt"`
+}
+
+type pairingInput struct {
+	SessionPath
+	Body struct {
+		PhoneNumber string `json:"phoneNumber" minLength:"7" maxLength:"32" doc:"International number with country code."`
+	}
+}
+
+// PairingCode is the code to type on the phone.
+type PairingCode struct {
+	Code string `json:"code" example:"ABCD-EFGH"`
+}
+
+// Deleted confirms a deletion.
+type Deleted struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
+
+func (s *Server) sessionRoutes() {
+	tag := "Sessions"
+	huma.Register(s.api, withStatus(op("create-session", http.MethodPost, "/api/sessions", "Create a session", tag), http.StatusCreated),
+		func(ctx context.Context, in *createSessionInput) (*Out[*session.Session], error) {
+			if err := requireAdmin(ctx); err != nil {
+				return nil, err
+			}
+			sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: in.Body.ID, Name: in.Body.Name,
+				Engine: in.Body.Engine, Config: in.Body.Config})
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusCreated, sess), nil
+		})
+
+	huma.Register(s.api, op("list-sessions", http.MethodGet, "/api/sessions", "List sessions", tag),
+		func(ctx context.Context, in *listSessionsInput) (*ListOut[*session.Session], error) {
+			f := session.ListFilter{Status: session.Status(in.Status), Limit: in.Limit, Offset: in.offset()}
+			if p := principalOf(ctx); !p.IsAdmin() {
+				f.IDs = append([]string{}, p.Sessions...)
+			}
+			list, total, err := s.opts.Sessions.List(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			return replyList(ctx, list, in.PageQuery, total), nil
+		})
+
+	huma.Register(s.api, op("get-session", http.MethodGet, "/api/sessions/{id}", "Get a session", tag),
+		func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+			return s.withSession(ctx, in.ID, s.opts.Sessions.Get)
+		})
+
+	huma.Register(s.api, op("update-session", http.MethodPut, "/api/sessions/{id}", "Update a session's name or config", tag),
+		func(ctx context.Context, in *updateSessionInput) (*Out[*session.Session], error) {
+			if err := requireSession(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			sess, err := s.opts.Sessions.Update(ctx, in.ID, session.UpdateInput{Name: in.Body.Name, Config: in.Body.Config})
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, sess), nil
+		})
+
+	huma.Register(s.api, op("delete-session", http.MethodDelete, "/api/sessions/{id}",
+		"Delete a session: stop, log out, and remove it with its auth state and stored data", tag),
+		func(ctx context.Context, in *SessionPath) (*Out[Deleted], error) {
+			if err := requireAdmin(ctx); err != nil {
+				return nil, err
+			}
+			if err := s.opts.Sessions.Delete(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, Deleted{ID: in.ID, Deleted: true}), nil
+		})
+
+	for _, a := range []struct {
+		name, summary string
+		fn            func(context.Context, string) (*session.Session, error)
+	}{
+		{"start", "Start a session (connect; pair if needed)", s.opts.Sessions.Start},
+		{"stop", "Stop a session, keeping its pairing", s.opts.Sessions.Stop},
+		{"restart", "Restart a session", s.opts.Sessions.Restart},
+		{"logout", "Log out: unlink the device and forget the pairing", s.opts.Sessions.Logout},
+	} {
+		huma.Register(s.api, op(a.name+"-session", http.MethodPost, "/api/sessions/{id}/"+a.name, a.summary, tag),
+			func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+				return s.withSession(ctx, in.ID, a.fn)
+			})
+	}
+
+	qrOp := op("get-session-qr", http.MethodGet, "/api/sessions/{id}/qr", "The QR code to pair the session", tag)
+	qrOp.Responses = map[string]*huma.Response{"200": {
+		Description: "The QR code, as JSON or as a PNG image (?format=png).",
+		Content: map[string]*huma.MediaType{
+			"application/json": {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflectType[Envelope[QRView]](), true, "")},
+			"image/png":        {Schema: &huma.Schema{Type: "string", Format: "binary"}},
+		},
+	}}
+	huma.Register(s.api, qrOp, func(ctx context.Context, in *qrInput) (*qrOutput, error) {
+		if err := requireSession(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		qr, st, err := s.opts.Sessions.QR(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		png, err := qrcode.Encode(qr.Code, qrcode.Medium, 320)
+		if err != nil {
+			return nil, err
+		}
+		if in.Format == "png" {
+			return &qrOutput{ContentType: "image/png", Body: png}, nil
+		}
+		body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: st,
+			Image:     "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+			ExpiresAt: qr.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")}).Body)
+		if err != nil {
+			return nil, err
+		}
+		return &qrOutput{ContentType: "application/json", Body: body}, nil
+	})
+
+	huma.Register(s.api, op("request-pairing-code", http.MethodPost, "/api/sessions/{id}/pairing-code",
+		"Pair by phone number: get a code to enter on the phone", tag),
+		func(ctx context.Context, in *pairingInput) (*Out[PairingCode], error) {
+			if err := requireSession(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			code, err := s.opts.Sessions.PairingCode(ctx, in.ID, in.Body.PhoneNumber)
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, PairingCode{Code: code}), nil
+		})
+
+	huma.Register(s.api, op("get-session-me", http.MethodGet, "/api/sessions/{id}/me", "The linked WhatsApp account", tag),
+		func(ctx context.Context, in *SessionPath) (*Out[*engine.Account], error) {
+			if err := requireSession(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			me, err := s.opts.Sessions.Me(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, me), nil
+		})
+}
+
+// withSession checks the key's access to session id, then runs fn.
+func (s *Server) withSession(ctx context.Context, id string, fn func(context.Context, string) (*session.Session, error)) (*Out[*session.Session], error) {
+	if err := requireSession(ctx, id); err != nil {
+		return nil, err
+	}
+	sess, err := fn(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, sess), nil
+}
+
+func withStatus(o huma.Operation, status int) huma.Operation {
+	o.DefaultStatus = status
+	return o
+}

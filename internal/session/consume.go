@@ -1,0 +1,93 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// consume applies rt's engine events in order until its queue is closed.
+func (m *Manager) consume(id string, rt *runtime) {
+	defer m.wg.Done()
+	for {
+		ev, ok := rt.queue.pop()
+		if !ok {
+			return
+		}
+		m.apply(context.Background(), id, rt, ev)
+	}
+}
+
+// apply handles one engine event under the session lock. Events of a runtime
+// that was stopped or replaced meanwhile are stale and dropped.
+func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.Event) {
+	switch ev.(type) {
+	case engine.MessageReceived, engine.Ack, engine.Revoked, engine.GroupUpdated:
+		if m.runtimeOf(id) == rt && m.opts.Observer != nil {
+			m.opts.Observer.EngineEvent(ctx, id, ev)
+		}
+		return
+	}
+	unlock := m.lock(id)
+	defer unlock()
+	if m.runtimeOf(id) != rt {
+		return
+	}
+	row, err := m.opts.Store.GetSession(ctx, id)
+	if err != nil {
+		m.log.Error("read session for engine event", "session_id", id, "err", err)
+		return
+	}
+	var to Status
+	reason := ""
+	var mutate func(*store.Session)
+	switch e := ev.(type) {
+	case engine.Connecting:
+		to, reason = StatusInitializing, "connecting"
+	case engine.QR:
+		qr := QR{Code: e.Code, ExpiresAt: e.ExpiresAt}
+		b, _ := json.Marshal(qr)
+		if err := m.opts.Cache.Set(ctx, qrKey(id), b, time.Until(e.ExpiresAt)); err != nil {
+			m.log.Warn("cache QR code", "session_id", id, "err", err)
+		}
+		to, reason = StatusQRReady, "qr"
+		defer func() {
+			if Status(row.Status) == StatusQRReady && m.opts.Observer != nil {
+				m.opts.Observer.SessionEvent(ctx, id, "session.qr", qr)
+			}
+		}()
+	case engine.Paired:
+		to, reason = StatusAuthenticated, "paired"
+		mutate = func(r *store.Session) { r.Phone, r.PushName = e.Account.Phone, e.Account.PushName }
+		_ = m.opts.Cache.Delete(ctx, qrKey(id))
+	case engine.Ready:
+		to, reason = StatusReady, "connected"
+		mutate = func(r *store.Session) {
+			r.Phone, r.PushName, r.LastError = e.Account.Phone, e.Account.PushName, ""
+		}
+	case engine.Disconnected:
+		to, reason = StatusDisconnected, e.Reason
+		mutate = func(r *store.Session) { r.LastError = e.Reason }
+	case engine.LoggedOut:
+		to, reason = StatusDisconnected, "logged_out: "+e.Reason
+		mutate = func(r *store.Session) {
+			r.Started, r.Phone, r.PushName, r.AuthState, r.LastError = false, "", "", nil, reason
+		}
+		// The device is gone: retire the engine once the status is stored.
+		defer m.stopRuntime(ctx, id)
+	case engine.Failed:
+		to, reason = StatusFailed, e.Reason
+		if !e.Until.IsZero() {
+			reason += " until " + e.Until.UTC().Format(time.RFC3339)
+		}
+		mutate = func(r *store.Session) { r.LastError = reason }
+	default:
+		return
+	}
+	if err := m.setStatus(ctx, row, to, reason, mutate); err != nil {
+		m.log.Warn("engine event ignored", "session_id", id, "event", to, "err", err)
+	}
+}

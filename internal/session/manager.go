@@ -1,0 +1,635 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"sync"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/cache"
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Observer receives what happens to sessions: status changes and QR codes as
+// the events of API.md (session.status, session.qr), and every other engine
+// event (messages, acks, revokes, group changes) for the services that own them.
+type Observer interface {
+	SessionEvent(ctx context.Context, sessionID, name string, data any)
+	EngineEvent(ctx context.Context, sessionID string, ev engine.Event)
+}
+
+// Options configure a Manager.
+type Options struct {
+	Store         *store.Store
+	Cache         cache.Cache
+	Engines       map[string]engine.Factory
+	DefaultEngine string
+	MaxSessions   int
+	Observer      Observer
+	Logger        *slog.Logger
+}
+
+// Manager owns every session and its engine.
+type Manager struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex             // guards running, locks and closed
+	running map[string]*runtime    // sessions whose engine runs
+	locks   map[string]*sync.Mutex // one per session: serialises its state changes
+	closed  bool
+	wg      sync.WaitGroup // event consumers
+}
+
+// runtime is a running session: its engine and the queue of its events.
+type runtime struct {
+	eng   engine.Engine
+	queue *queue
+}
+
+// NewManager returns a manager; call Restore to bring stored sessions back.
+func NewManager(opts Options) *Manager {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		opts:    opts,
+		log:     opts.Logger.With("component", "session"),
+		running: map[string]*runtime{},
+		locks:   map[string]*sync.Mutex{},
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// CreateInput is what a session is created from.
+type CreateInput struct {
+	ID     string
+	Name   string
+	Engine string
+	Config Config
+}
+
+// Create stores a new session and, unless config.autoStart is false, starts it.
+func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) {
+	if in.ID == "" {
+		in.ID = newID()
+	} else if !idPattern.MatchString(in.ID) {
+		return nil, apperr.Field("id", "want 1 to 64 letters, digits, _ or -")
+	}
+	if in.Engine == "" {
+		in.Engine = m.opts.DefaultEngine
+	}
+	if _, ok := m.opts.Engines[in.Engine]; !ok {
+		return nil, apperr.New(apperr.EngineNotSupported, "engine %q is not available; this build has %s", in.Engine, m.engineNames()).
+			With("engine", in.Engine)
+	}
+	if in.Name == "" {
+		in.Name = in.ID
+	}
+	cfg, err := json.Marshal(in.Config)
+	if err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	row := &store.Session{ID: in.ID, Name: in.Name, Engine: in.Engine, Status: string(StatusCreated),
+		Config: cfg, CreatedAt: now, UpdatedAt: now}
+	switch err := m.opts.Store.CreateSession(ctx, row, m.opts.MaxSessions); {
+	case errors.Is(err, store.ErrConflict):
+		return nil, apperr.New(apperr.SessionExists, "Session with id '%s' already exists", in.ID).With("id", in.ID)
+	case errors.Is(err, store.ErrLimit):
+		return nil, apperr.New(apperr.SessionLimit, "MAX_SESSIONS=%d sessions exist already; delete one or raise MAX_SESSIONS", m.opts.MaxSessions).
+			With("maxSessions", m.opts.MaxSessions)
+	case err != nil:
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	m.log.Info("session created", "session_id", in.ID, "engine", in.Engine)
+	if in.Config.autoStart() {
+		return m.Start(ctx, in.ID)
+	}
+	return view(row), nil
+}
+
+func (m *Manager) engineNames() []string {
+	names := make([]string, 0, len(m.opts.Engines))
+	for n := range m.opts.Engines {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func newID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "s_" + hex.EncodeToString(b)
+}
+
+// Get returns one session.
+func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return view(row), nil
+}
+
+func (m *Manager) row(ctx context.Context, id string) (*store.Session, error) {
+	row, err := m.opts.Store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session %s: %w", id, err)
+	}
+	return row, nil
+}
+
+func notFound(id string) *apperr.Error {
+	return apperr.New(apperr.SessionNotFound, "Session with id '%s' not found", id).With("id", id)
+}
+
+// ListFilter narrows List.
+type ListFilter struct {
+	Status Status
+	IDs    []string // nil: all; otherwise only these (a session key's sessions)
+	Limit  int
+	Offset int
+}
+
+// List returns a page of sessions and the total.
+func (m *Manager) List(ctx context.Context, f ListFilter) ([]*Session, int, error) {
+	rows, total, err := m.opts.Store.ListSessions(ctx, store.SessionFilter{
+		Status: string(f.Status), IDs: f.IDs, Limit: f.Limit, Offset: f.Offset})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list sessions: %w", err)
+	}
+	out := make([]*Session, len(rows))
+	for i, r := range rows {
+		out[i] = view(r)
+	}
+	return out, total, nil
+}
+
+// UpdateInput changes a session; nil fields stay as they are.
+type UpdateInput struct {
+	Name   *string
+	Config *Config
+}
+
+// Update changes name and/or config. A new config applies from the next start.
+func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Session, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil {
+		row.Name = *in.Name
+	}
+	if in.Config != nil {
+		if row.Config, err = json.Marshal(in.Config); err != nil {
+			return nil, err
+		}
+	}
+	row.UpdatedAt = store.Now()
+	if err := m.opts.Store.UpdateSession(ctx, row); err != nil {
+		return nil, fmt.Errorf("update session %s: %w", id, err)
+	}
+	return view(row), nil
+}
+
+// lock takes the session's state lock and returns its release.
+func (m *Manager) lock(id string) func() {
+	m.mu.Lock()
+	l, ok := m.locks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[id] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (m *Manager) runtimeOf(id string) *runtime {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.running[id]
+}
+
+// Start starts the session's engine. Starting a running session changes nothing.
+func (m *Manager) Start(ctx context.Context, id string) (*Session, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.runtimeOf(id) != nil {
+		return view(row), nil
+	}
+	return m.startLocked(ctx, row)
+}
+
+// startLocked starts row's engine. The session lock is held.
+func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session, error) {
+	factory, ok := m.opts.Engines[row.Engine]
+	if !ok {
+		return nil, apperr.New(apperr.EngineNotSupported, "engine %q is not available in this build", row.Engine)
+	}
+	var cfg Config
+	_ = json.Unmarshal(row.Config, &cfg)
+	rt := &runtime{queue: newQueue()}
+	opts := engine.Options{
+		SessionID: row.ID,
+		Auth:      authStore{st: m.opts.Store, id: row.ID},
+		Emit:      rt.queue.push,
+		Logger:    m.opts.Logger.With("component", "engine", "engine", row.Engine, "session_id", row.ID),
+	}
+	if cfg.ProxyURL != nil {
+		opts.ProxyURL = *cfg.ProxyURL
+	}
+	if row.Engine == "mock" && cfg.Mock != nil {
+		opts.Settings, _ = json.Marshal(cfg.Mock)
+	}
+	eng, err := factory(opts)
+	if err != nil {
+		m.setStatus(ctx, row, StatusFailed, err.Error(), func(r *store.Session) { r.LastError = err.Error() })
+		return nil, apperr.New(apperr.EngineError, "engine %s could not be created: %v", row.Engine, err).Wrap(err)
+	}
+	rt.eng = eng
+
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, apperr.New(apperr.ServiceUnavailable, "the server is shutting down")
+	}
+	m.running[row.ID] = rt
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go m.consume(row.ID, rt)
+
+	if err := m.setStatus(ctx, row, StatusInitializing, "starting", func(r *store.Session) {
+		r.Started, r.LastError = true, ""
+	}); err != nil {
+		m.stopRuntime(ctx, row.ID)
+		return nil, err
+	}
+	if err := eng.Connect(ctx); err != nil {
+		m.stopRuntime(ctx, row.ID)
+		msg := err.Error()
+		m.setStatus(ctx, row, StatusFailed, msg, func(r *store.Session) { r.LastError = msg })
+		return nil, apperr.New(apperr.EngineError, "engine could not connect: %v", err).Wrap(err)
+	}
+	m.log.Info("session started", "session_id", row.ID)
+	return view(row), nil
+}
+
+// stopRuntime disconnects a running engine and retires its queue. The session
+// lock is held, so the consumer applies nothing more for this runtime.
+func (m *Manager) stopRuntime(ctx context.Context, id string) *runtime {
+	m.mu.Lock()
+	rt := m.running[id]
+	delete(m.running, id)
+	m.mu.Unlock()
+	if rt == nil {
+		return nil
+	}
+	if err := rt.eng.Disconnect(ctx); err != nil {
+		m.log.Warn("engine disconnect failed", "session_id", id, "err", err)
+	}
+	rt.queue.close()
+	_ = m.opts.Cache.Delete(ctx, qrKey(id))
+	return rt
+}
+
+// Stop disconnects the session and keeps its pairing; it is not restored on boot.
+func (m *Manager) Stop(ctx context.Context, id string) (*Session, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	return m.stopLocked(ctx, id, "stopped", false)
+}
+
+func (m *Manager) stopLocked(ctx context.Context, id, reason string, keepStarted bool) (*Session, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	m.stopRuntime(ctx, id)
+	to := Status(row.Status)
+	if to.active() {
+		to = StatusDisconnected
+	}
+	if err := m.setStatus(ctx, row, to, reason, func(r *store.Session) { r.Started = keepStarted }); err != nil {
+		return nil, err
+	}
+	return view(row), nil
+}
+
+// Restart stops and starts the session.
+func (m *Manager) Restart(ctx context.Context, id string) (*Session, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	if _, err := m.stopLocked(ctx, id, "restarting", true); err != nil {
+		return nil, err
+	}
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.startLocked(ctx, row)
+}
+
+// Logout unlinks the device: the session stays, unpaired and stopped.
+func (m *Manager) Logout(ctx context.Context, id string) (*Session, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.logoutLocked(ctx, row); err != nil {
+		return nil, apperr.New(apperr.EngineError, "logout failed: %v", err).Wrap(err)
+	}
+	to := Status(row.Status)
+	if to != StatusCreated {
+		to = StatusDisconnected
+	}
+	if err := m.setStatus(ctx, row, to, "logged_out", func(r *store.Session) {
+		r.Started, r.Phone, r.PushName, r.AuthState, r.LastError = false, "", "", nil, ""
+	}); err != nil {
+		return nil, err
+	}
+	m.log.Info("session logged out", "session_id", id)
+	return view(row), nil
+}
+
+// logoutLocked unlinks through the running engine, or a new one for a stopped session.
+func (m *Manager) logoutLocked(ctx context.Context, row *store.Session) error {
+	m.mu.Lock()
+	rt := m.running[row.ID]
+	delete(m.running, row.ID)
+	m.mu.Unlock()
+	var eng engine.Engine
+	if rt != nil {
+		defer rt.queue.close()
+		eng = rt.eng
+	} else if len(row.AuthState) > 0 {
+		factory, ok := m.opts.Engines[row.Engine]
+		if !ok {
+			return m.opts.Store.SetSessionAuth(ctx, row.ID, nil)
+		}
+		e, err := factory(engine.Options{SessionID: row.ID, Auth: authStore{st: m.opts.Store, id: row.ID},
+			Emit: func(engine.Event) {}, Logger: m.log})
+		if err != nil {
+			return err
+		}
+		eng = e
+	}
+	_ = m.opts.Cache.Delete(ctx, qrKey(row.ID))
+	if eng == nil {
+		return nil
+	}
+	return eng.Logout(ctx)
+}
+
+// Delete stops and logs out the session and removes it with everything stored under it.
+func (m *Manager) Delete(ctx context.Context, id string) error {
+	unlock := m.lock(id)
+	defer unlock()
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := m.logoutLocked(ctx, row); err != nil {
+		// The session goes anyway: a device that could not be told stays listed
+		// on the phone until removed there.
+		m.log.Warn("logout during delete failed", "session_id", id, "err", err)
+	}
+	if err := m.opts.Store.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	m.mu.Lock()
+	delete(m.locks, id)
+	m.mu.Unlock()
+	m.log.Info("session deleted", "session_id", id)
+	return nil
+}
+
+// QR returns the current QR code, or QR_NOT_AVAILABLE unless the session is QR_READY.
+func (m *Manager) QR(ctx context.Context, id string) (*QR, Status, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	st := Status(row.Status)
+	if st == StatusQRReady {
+		if b, err := m.opts.Cache.Get(ctx, qrKey(id)); err == nil {
+			var qr QR
+			if json.Unmarshal(b, &qr) == nil {
+				return &qr, st, nil
+			}
+		}
+	}
+	return nil, st, apperr.New(apperr.QRNotAvailable, "no QR code: session '%s' is %s, not QR_READY", id, st).
+		With("status", st)
+}
+
+// PairingCode asks the engine for a code to link the device by phone number.
+func (m *Manager) PairingCode(ctx context.Context, id, phone string) (string, error) {
+	unlock := m.lock(id)
+	defer unlock()
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	st := Status(row.Status)
+	rt := m.runtimeOf(id)
+	if rt == nil || (st != StatusQRReady && st != StatusInitializing) {
+		return "", apperr.New(apperr.QRNotAvailable,
+			"pairing by phone number needs a started session waiting to be paired (QR_READY); session '%s' is %s", id, st).
+			With("status", st)
+	}
+	if _, err := engine.NormalizePhone(phone); err != nil {
+		return "", apperr.Field("phoneNumber", "want an international phone number with country code, digits only")
+	}
+	code, err := rt.eng.PairPhone(ctx, phone)
+	if err != nil {
+		return "", apperr.New(apperr.EngineError, "pairing code refused: %v", err).Wrap(err)
+	}
+	return code, nil
+}
+
+// Me returns the linked account of a READY session.
+func (m *Manager) Me(ctx context.Context, id string) (*engine.Account, error) {
+	eng, err := m.ReadyEngine(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if me := eng.Me(); me != nil {
+		return me, nil
+	}
+	return nil, apperr.New(apperr.SessionNotReady, "session '%s' is not paired", id).With("status", StatusReady)
+}
+
+// ReadyEngine returns the engine of a READY session, or SESSION_NOT_READY.
+func (m *Manager) ReadyEngine(ctx context.Context, id string) (engine.Engine, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rt := m.runtimeOf(id)
+	if rt == nil || Status(row.Status) != StatusReady {
+		return nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", id, row.Status).
+			With("status", row.Status)
+	}
+	return rt.eng, nil
+}
+
+// Engine returns the engine of a started session (any status), or SESSION_NOT_READY.
+func (m *Manager) Engine(ctx context.Context, id string) (engine.Engine, *Session, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt := m.runtimeOf(id)
+	if rt == nil {
+		return nil, view(row), apperr.New(apperr.SessionNotReady, "session '%s' is not started (%s)", id, row.Status).
+			With("status", row.Status)
+	}
+	return rt.eng, view(row), nil
+}
+
+// EngineType returns the engine name of a session.
+func (m *Manager) EngineType(ctx context.Context, id string) (string, error) {
+	row, err := m.row(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return row.Engine, nil
+}
+
+// Counts returns the number of sessions in each status.
+func (m *Manager) Counts(ctx context.Context) (map[string]int, error) {
+	return m.opts.Store.CountSessionsByStatus(ctx)
+}
+
+// QueueDepth is the number of engine events waiting across all sessions.
+func (m *Manager) QueueDepth() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, rt := range m.running {
+		n += rt.queue.len()
+	}
+	return n
+}
+
+// Restore starts every session that was running when the process last stopped,
+// and marks as DISCONNECTED any stopped session left in an active status.
+func (m *Manager) Restore(ctx context.Context) error {
+	rows, _, err := m.opts.Store.ListSessions(ctx, store.SessionFilter{})
+	if err != nil {
+		return fmt.Errorf("restore sessions: %w", err)
+	}
+	restored := 0
+	for _, row := range rows {
+		if !row.Started {
+			if Status(row.Status).active() {
+				unlock := m.lock(row.ID)
+				m.setStatus(ctx, row, StatusDisconnected, "not running after restart", nil)
+				unlock()
+			}
+			continue
+		}
+		unlock := m.lock(row.ID)
+		if Status(row.Status).active() {
+			// The process stopped while the session ran; it starts over.
+			row.Status = string(StatusDisconnected)
+		}
+		_, err := m.startLocked(ctx, row)
+		unlock()
+		if err != nil {
+			m.log.Error("session restore failed", "session_id", row.ID, "err", err)
+			continue
+		}
+		restored++
+	}
+	m.log.Info("sessions restored", "started", restored, "total", len(rows))
+	return nil
+}
+
+// Close stops every engine, keeping each session marked to start again on
+// boot, and waits for the event consumers.
+func (m *Manager) Close(ctx context.Context) {
+	m.mu.Lock()
+	m.closed = true
+	ids := make([]string, 0, len(m.running))
+	for id := range m.running {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		unlock := m.lock(id)
+		if _, err := m.stopLocked(ctx, id, "shutdown", true); err != nil {
+			m.log.Warn("session stop at shutdown failed", "session_id", id, "err", err)
+		}
+		unlock()
+	}
+	m.wg.Wait()
+}
+
+// setStatus moves row to status `to` if the state machine allows it, applies
+// mutate, stores the row and reports session.status. The session lock is held.
+func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session)) error {
+	from := Status(row.Status)
+	if !from.CanBecome(to) {
+		return fmt.Errorf("session %s: illegal transition %s → %s", row.ID, from, to)
+	}
+	row.Status = string(to)
+	if mutate != nil {
+		mutate(row)
+	}
+	row.UpdatedAt = store.Now()
+	if err := m.opts.Store.UpdateSession(ctx, row); err != nil {
+		return fmt.Errorf("store session %s: %w", row.ID, err)
+	}
+	if from != to {
+		m.log.Info("session status", "session_id", row.ID, "from", from, "to", to, "reason", reason)
+		if m.opts.Observer != nil {
+			m.opts.Observer.SessionEvent(ctx, row.ID, "session.status", StatusChange{Status: to, PreviousStatus: from, Reason: reason})
+		}
+	}
+	return nil
+}
+
+// StatusChange is the data of a session.status event.
+type StatusChange struct {
+	Status         Status `json:"status"`
+	PreviousStatus Status `json:"previousStatus"`
+	Reason         string `json:"reason"`
+}
+
+func qrKey(id string) string { return "qr:" + id }
+
+// authStore keeps an engine's pairing in the session row.
+type authStore struct {
+	st *store.Store
+	id string
+}
+
+func (a authStore) LoadAuth(ctx context.Context) ([]byte, error) { return a.st.SessionAuth(ctx, a.id) }
+func (a authStore) SaveAuth(ctx context.Context, b []byte) error {
+	return a.st.SetSessionAuth(ctx, a.id, b)
+}
+func (a authStore) ClearAuth(ctx context.Context) error { return a.st.SetSessionAuth(ctx, a.id, nil) }

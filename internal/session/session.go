@@ -1,0 +1,62 @@
+package session
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Config is a session's settings. Fields left out keep their defaults.
+type Config struct {
+	AutoStart *bool       `json:"autoStart,omitempty" doc:"Start the session when it is created and on every boot (default true)."`
+	ProxyURL  *string     `json:"proxyUrl,omitempty" maxLength:"512" doc:"Proxy for this session's WhatsApp connection (http, https or socks5 URL)."`
+	Mock      *MockConfig `json:"mock,omitempty" doc:"Settings of the mock engine."`
+}
+
+// MockConfig is config.mock of API.md.
+type MockConfig struct {
+	AutoPair    *bool `json:"autoPair,omitempty" doc:"Pair by itself after pairDelayMs (default true)."`
+	PairDelayMs *int  `json:"pairDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time from start to READY when pairing by itself (default 500)."`
+	AckDelayMs  *int  `json:"ackDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time between a send and each of its acks (default 100)."`
+}
+
+// autoStart reports config.autoStart with its default.
+func (c Config) autoStart() bool { return c.AutoStart == nil || *c.AutoStart }
+
+// Session is the session object of API.md.
+type Session struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Engine    string    `json:"engine"`
+	Status    Status    `json:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED"`
+	Phone     *string   `json:"phone"`
+	PushName  *string   `json:"pushName"`
+	LastError *string   `json:"lastError"`
+	Config    Config    `json:"config"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func view(row *store.Session) *Session {
+	s := &Session{
+		ID: row.ID, Name: row.Name, Engine: row.Engine, Status: Status(row.Status),
+		Phone: strPtr(row.Phone), PushName: strPtr(row.PushName), LastError: strPtr(row.LastError),
+		CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt),
+	}
+	_ = json.Unmarshal(row.Config, &s.Config)
+	return s
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// QR is the current QR code of a session waiting to be paired.
+type QR struct {
+	Code      string    `json:"qr"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}

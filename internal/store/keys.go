@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// APIKey is a stored API key. Only the hash of the key is kept.
+type APIKey struct {
+	ID         string
+	Name       string
+	Hash       string
+	Prefix     string // the first characters of the key, to recognise it in lists
+	Role       string
+	Sessions   []string
+	ExpiresAt  int64 // 0: never
+	CreatedAt  int64
+	LastUsedAt int64
+}
+
+const keyCols = `id, name, key_hash, prefix, role, sessions, COALESCE(expires_at, 0), created_at, COALESCE(last_used_at, 0)`
+
+func scanKey(row interface{ Scan(...any) error }) (*APIKey, error) {
+	var k APIKey
+	var sessions string
+	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &sessions, &k.ExpiresAt, &k.CreatedAt, &k.LastUsedAt); err != nil {
+		return nil, classify(err)
+	}
+	if err := json.Unmarshal([]byte(sessions), &k.Sessions); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// CreateKey stores a key.
+func (s *Store) CreateKey(ctx context.Context, k *APIKey) error {
+	sessions, err := json.Marshal(nonNil(k.Sessions))
+	if err != nil {
+		return err
+	}
+	var expires any
+	if k.ExpiresAt > 0 {
+		expires = k.ExpiresAt
+	}
+	_, err = s.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, prefix, role, sessions, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.Hash, k.Prefix, k.Role, string(sessions), expires, k.CreatedAt)
+	return err
+}
+
+// KeyByHash finds a key by its hash.
+func (s *Store) KeyByHash(ctx context.Context, hash string) (*APIKey, error) {
+	return scanKey(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+keyCols+` FROM api_keys WHERE key_hash = ?`), hash))
+}
+
+// GetKey reads one key by id.
+func (s *Store) GetKey(ctx context.Context, id string) (*APIKey, error) {
+	return scanKey(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+keyCols+` FROM api_keys WHERE id = ?`), id))
+}
+
+// ListKeys returns a page of keys, oldest first, and the total.
+func (s *Store) ListKeys(ctx context.Context, limit, offset int) ([]*APIKey, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+keyCols+` FROM api_keys ORDER BY created_at, id LIMIT ? OFFSET ?`), limit, offset)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []*APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, k)
+	}
+	return out, total, classify(rows.Err())
+}
+
+// CountKeys counts stored keys.
+func (s *Store) CountKeys(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n)
+	return n, classify(err)
+}
+
+// DeleteKey removes a key.
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	res, err := s.exec(ctx, `DELETE FROM api_keys WHERE id = ?`, id)
+	return mustAffect(res, err)
+}
+
+// TouchKey records that a key was used.
+func (s *Store) TouchKey(ctx context.Context, id string, at int64) error {
+	_, err := s.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, at, id)
+	return err
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID        int64
+	KeyID     string
+	Action    string
+	Target    string
+	IP        string
+	Status    int
+	Outcome   string // success|failure
+	RequestID string
+	CreatedAt int64
+}
+
+// AddAudit appends to the audit log.
+func (s *Store) AddAudit(ctx context.Context, e *AuditEntry) error {
+	_, err := s.exec(ctx, `INSERT INTO audit_log (key_id, action, target, ip, status, outcome, request_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, nullStr(e.KeyID), e.Action, e.Target, e.IP, e.Status, e.Outcome, e.RequestID, e.CreatedAt)
+	return err
+}
+
+// ListAudit returns a page of the audit log, newest first, and the total.
+func (s *Store) ListAudit(ctx context.Context, limit, offset int) ([]*AuditEntry, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT id, COALESCE(key_id, ''), action, target, ip, status, outcome,
+		request_id, created_at FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`), limit, offset)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []*AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.ID, &e.KeyID, &e.Action, &e.Target, &e.IP, &e.Status, &e.Outcome, &e.RequestID, &e.CreatedAt); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, &e)
+	}
+	return out, total, classify(rows.Err())
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Session is a stored session row. Config is JSON owned by the session service;
+// AuthState is an engine's opaque pairing state (nil when not paired).
+type Session struct {
+	ID        string
+	Name      string
+	Engine    string
+	Status    string
+	Phone     string
+	PushName  string
+	LastError string
+	Config    []byte
+	AuthState []byte
+	Started   bool // the session should run: restored on boot
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+const sessionCols = `id, name, engine, status, COALESCE(phone, ''), COALESCE(push_name, ''), COALESCE(last_error, ''),
+	config, auth_state, started, created_at, updated_at`
+
+func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
+	var s Session
+	var started int
+	err := row.Scan(&s.ID, &s.Name, &s.Engine, &s.Status, &s.Phone, &s.PushName, &s.LastError,
+		&s.Config, &s.AuthState, &started, &s.CreatedAt, &s.UpdatedAt)
+	if err != nil {
+		return nil, classify(err)
+	}
+	s.Started = started != 0
+	return &s, nil
+}
+
+// CreateSession inserts s unless maxSessions sessions exist already (then it
+// returns ErrLimit) or the id is taken (ErrConflict). The count and the insert
+// are one transaction.
+func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions int) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+			return err
+		}
+		var exists int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sessions WHERE id = ?`), sess.ID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return fmt.Errorf("session %s: %w", sess.ID, ErrConflict)
+		}
+		if n >= maxSessions {
+			return ErrLimit
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO sessions (id, name, engine, status, phone, push_name,
+			last_error, config, auth_state, started, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			sess.ID, sess.Name, sess.Engine, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName),
+			nullStr(sess.LastError), sess.Config, sess.AuthState, boolInt(sess.Started), sess.CreatedAt, sess.UpdatedAt)
+		return err
+	})
+}
+
+// ErrLimit means a configured maximum was reached.
+var ErrLimit = fmt.Errorf("limit reached")
+
+// GetSession reads one session.
+func (s *Store) GetSession(ctx context.Context, id string) (*Session, error) {
+	return scanSession(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id))
+}
+
+// SessionFilter narrows ListSessions.
+type SessionFilter struct {
+	Status string   // "" for any
+	IDs    []string // nil for any; empty non-nil for none
+	Limit  int
+	Offset int
+}
+
+// ListSessions returns a page of sessions ordered by creation, and the total matching.
+func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error) {
+	where, args := "WHERE 1=1", []any{}
+	if f.Status != "" {
+		where += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	if f.IDs != nil {
+		if len(f.IDs) == 0 {
+			return nil, 0, nil
+		}
+		where += " AND id IN (?" + repeat(",?", len(f.IDs)-1) + ")"
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sessions `+where), args...).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	if f.Limit <= 0 {
+		f.Limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+sessionCols+` FROM sessions `+where+
+		` ORDER BY created_at, id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []*Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, sess)
+	}
+	return out, total, classify(rows.Err())
+}
+
+// UpdateSession writes every mutable column of sess.
+func (s *Store) UpdateSession(ctx context.Context, sess *Session) error {
+	res, err := s.exec(ctx, `UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?, last_error = ?,
+		config = ?, auth_state = ?, started = ?, updated_at = ? WHERE id = ?`,
+		sess.Name, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName), nullStr(sess.LastError),
+		sess.Config, sess.AuthState, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
+	return mustAffect(res, err)
+}
+
+// DeleteSession removes a session and, by foreign keys, everything stored under it.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	return mustAffect(res, err)
+}
+
+// CountSessionsByStatus counts sessions per status.
+func (s *Store) CountSessionsByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM sessions GROUP BY status`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
+
+// SetSessionAuth replaces a session's engine pairing state (nil clears it).
+func (s *Store) SetSessionAuth(ctx context.Context, id string, state []byte) error {
+	res, err := s.exec(ctx, `UPDATE sessions SET auth_state = ?, updated_at = ? WHERE id = ?`, state, Now(), id)
+	return mustAffect(res, err)
+}
+
+// SessionAuth reads a session's engine pairing state.
+func (s *Store) SessionAuth(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT auth_state FROM sessions WHERE id = ?`), id).Scan(&b)
+	return b, classify(err)
+}
