@@ -59,5 +59,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "migrate" {
 		return app.Migrate(ctx, cfg, log)
 	}
-	return app.Run(ctx, cfg, stdout, log, nil)
+	return app.Run(ctx, cfg, stdout, log)
 }

@@ -77,50 +77,53 @@ func newCache(cfg *config.Config) (cache.Cache, error) {
 	}
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully.
-// ready, if not nil, receives the bound address once the server listens.
-func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, ready func(addr string)) error {
-	res := config.DetectResources()
-	rec, why := config.Recommend(res)
-	log.Info("starting OpenWA", "version", Version, "profile", cfg.Profile, "database", cfg.DatabaseType,
-		"storage", cfg.StorageType, "cache", cfg.CacheType, "engine", cfg.EngineType)
-	log.Info("profile recommendation", "memory_mb", res.TotalMemoryMB, "cpu_cores", res.CPUCores,
-		"recommended", rec, "because", why)
+// App is a built OpenWA: its HTTP handler and the components behind it.
+type App struct {
+	Handler  http.Handler
+	Sessions *session.Manager
+	Store    *store.Store
+	log      *slog.Logger
+}
+
+// New opens every adapter, applies migrations and makes sure an admin key
+// exists. Sessions are not restored yet: Restore does that.
+func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*App, error) {
 	if cfg.StorageType != "local" {
-		return fmt.Errorf("STORAGE_TYPE=%q: not supported by this build yet (local)", cfg.StorageType)
+		return nil, fmt.Errorf("STORAGE_TYPE=%q: not supported by this build yet (local)", cfg.StorageType)
 	}
 	engines := Engines()
 	if _, ok := engines[cfg.EngineType]; !ok {
 		log.Warn("ENGINE_TYPE names an engine this build does not have yet; create sessions with \"engine\": \"mock\"",
 			"engine", cfg.EngineType)
 	}
-
+	c, err := newCache(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StorageLocalPath, 0o700); err != nil {
+		return nil, fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
+	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	fail := func(err error) (*App, error) {
+		st.Close()
+		return nil, err
+	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if len(applied) > 0 {
 		log.Info("migrations applied", "applied", applied)
 	}
 	if err := checkDatabaseKind(ctx, st, log); err != nil {
-		return err
+		return fail(err)
 	}
-	if err := os.MkdirAll(cfg.StorageLocalPath, 0o700); err != nil {
-		return fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
-	}
-	c, err := newCache(cfg)
-	if err != nil {
-		return err
-	}
-
 	keys := auth.NewService(st, log)
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
-		return err
+		return fail(err)
 	}
 	sessions := session.NewManager(session.Options{
 		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
@@ -148,16 +151,39 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			return nil
 		},
 	})
+	return &App{Handler: api, Sessions: sessions, Store: st, log: log}, nil
+}
 
+// Close stops every session (they start again on the next boot) and closes the store.
+func (a *App) Close(ctx context.Context) error {
+	a.Sessions.Close(ctx)
+	return a.Store.Close()
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: stop
+// accepting HTTP, stop the sessions, close the store.
+func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) error {
+	res := config.DetectResources()
+	rec, why := config.Recommend(res)
+	log.Info("starting OpenWA", "version", Version, "profile", cfg.Profile, "database", cfg.DatabaseType,
+		"storage", cfg.StorageType, "cache", cfg.CacheType, "engine", cfg.EngineType)
+	log.Info("profile recommendation", "memory_mb", res.TotalMemoryMB, "cpu_cores", res.CPUCores,
+		"recommended", rec, "because", why)
+
+	a, err := New(ctx, cfg, stdout, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
+		a.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-
-	if err := sessions.Restore(ctx); err != nil {
+	if err := a.Sessions.Restore(ctx); err != nil {
 		ln.Close()
+		a.Close(context.Background())
 		return err
 	}
 	serveErr := make(chan error, 1)
@@ -169,13 +195,10 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		}
 	}()
 	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "docs", cfg.BaseURL+"/docs")
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
 
 	select {
 	case err := <-serveErr:
-		sessions.Close(context.Background())
+		a.Close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -185,7 +208,9 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	sessions.Close(shutCtx)
+	if err := a.Close(shutCtx); err != nil {
+		log.Warn("close", "err", err)
+	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

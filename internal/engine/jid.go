@@ -58,11 +58,11 @@ func NormalizeChatID(s string) (string, error) {
 // checks that an international number (7 to 15 digits, E.164) remains.
 func NormalizePhone(s string) (string, error) {
 	var b strings.Builder
-	for i, r := range strings.TrimSpace(s) {
+	for _, r := range strings.TrimSpace(s) {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.':
+		case r == '+' && b.Len() == 0, r == ' ', r == '-', r == '(', r == ')', r == '.':
 		default:
 			return "", ErrBadChatID
 		}

@@ -70,15 +70,13 @@ const internalMessage = "an internal error occurred; the request id identifies i
 // the cause is kept on the request for the log.
 func toResponse(info *reqInfo, err error) *ErrorResponse {
 	ae, ok := apperr.As(err)
+	if !ok || ae.Code == apperr.Internal || statusOf[ae.Code] >= 500 && ae.Err != nil {
+		if info != nil && info.err == nil {
+			info.err = err // the first cause is the one worth logging
+		}
+	}
 	if !ok {
-		if info != nil {
-			info.err = err
-		}
 		ae = &apperr.Error{Code: apperr.Internal, Message: internalMessage}
-	} else if ae.Code == apperr.Internal || statusOf[ae.Code] >= 500 && ae.Err != nil {
-		if info != nil {
-			info.err = err
-		}
 	}
 	status, ok := statusOf[ae.Code]
 	if !ok {

@@ -321,11 +321,12 @@ func (m *Manager) Stop(ctx context.Context, id string) (*Session, error) {
 }
 
 func (m *Manager) stopLocked(ctx context.Context, id, reason string, keepStarted bool) (*Session, error) {
+	// The engine stops first, so that it stops even when the database is gone.
+	m.stopRuntime(ctx, id)
 	row, err := m.row(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	m.stopRuntime(ctx, id)
 	to := Status(row.Status)
 	if to.active() {
 		to = StatusDisconnected

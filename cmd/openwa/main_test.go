@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary builds the real openwa once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "openwa")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	base   string
+	stdout *syncBuffer
+	logs   *syncBuffer
+}
+
+// syncBuffer is written by the process's output copier and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// start runs the binary in dir with env and waits until it is ready.
+func start(t *testing.T, bin, dir string, env ...string) *proc {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "ENGINE_TYPE=mock"}, env...)...)
+	p := &proc{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(p.base + "/health/ready"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("server did not become ready; logs:\n%s", p.logs)
+	return nil
+}
+
+func (p *proc) call(t *testing.T, key, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, p.base+path, rd)
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	d, _ := out["data"].(map[string]any)
+	return res.StatusCode, d
+}
+
+func (p *proc) waitStatus(t *testing.T, key, id, status string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var d map[string]any
+	for time.Now().Before(deadline) {
+		_, d = p.call(t, key, "GET", "/api/sessions/"+id, nil)
+		if d["status"] == status {
+			return d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("session %s never became %s (last %v); logs:\n%s", id, status, d, p.logs)
+	return nil
+}
+
+// TestRestartRestoresSessions drives the real binary: a session paired by hand
+// comes back READY after a graceful stop and after kill -9, with no new QR.
+func TestRestartRestoresSessions(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+
+	p := start(t, bin, dir)
+	key := ""
+	sc := bufio.NewScanner(strings.NewReader(p.stdout.String()))
+	for sc.Scan() {
+		if f := strings.TrimSpace(sc.Text()); strings.HasPrefix(f, "owa_") {
+			key = f
+		}
+	}
+	if key == "" {
+		t.Fatalf("first start printed no admin key:\n%s", p.stdout)
+	}
+	if strings.Contains(p.logs.String(), key) {
+		t.Fatal("the admin key is in the log")
+	}
+	if st, _ := p.call(t, key, "POST", "/api/sessions", map[string]any{"id": "keep", "engine": "mock",
+		"config": map[string]any{"mock": map[string]any{"autoPair": false}}}); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	p.waitStatus(t, key, "keep", "QR_READY")
+	if st, _ := p.call(t, key, "POST", "/api/sessions/keep/mock/pair", nil); st != 202 {
+		t.Fatalf("pair: %d", st)
+	}
+	first := p.waitStatus(t, key, "keep", "READY")
+	// A stopped session stays stopped across restarts.
+	p.call(t, key, "POST", "/api/sessions", map[string]any{"id": "parked", "engine": "mock"})
+	p.waitStatus(t, key, "parked", "READY")
+	p.call(t, key, "POST", "/api/sessions/parked/stop", nil)
+
+	parent := t // processes outlive each subtest
+	for _, stop := range []struct {
+		name string
+		sig  syscall.Signal
+	}{{"SIGTERM", syscall.SIGTERM}, {"SIGKILL", syscall.SIGKILL}} {
+		t.Run(stop.name, func(t *testing.T) {
+			if err := p.cmd.Process.Signal(stop.sig); err != nil {
+				t.Fatal(err)
+			}
+			err := p.cmd.Wait()
+			if stop.sig == syscall.SIGTERM && err != nil {
+				t.Fatalf("graceful stop: %v\n%s", err, p.logs)
+			}
+			if stop.sig == syscall.SIGTERM && !strings.Contains(p.logs.String(), "stopped") {
+				t.Fatalf("no clean shutdown in the log:\n%s", p.logs)
+			}
+			p = start(parent, bin, dir)
+			if strings.Contains(p.stdout.String(), "owa_") {
+				t.Fatal("a second admin key was printed")
+			}
+			again := p.waitStatus(t, key, "keep", "READY")
+			if again["phone"] != first["phone"] {
+				t.Fatalf("phone %v, want %v", again["phone"], first["phone"])
+			}
+			if strings.Contains(p.logs.String(), "to=QR_READY") {
+				t.Fatalf("the restored session asked for a QR again:\n%s", p.logs)
+			}
+			_, parked := p.call(t, key, "GET", "/api/sessions/parked", nil)
+			if parked["status"] != "DISCONNECTED" {
+				t.Fatalf("stopped session after restart: %v", parked)
+			}
+		})
+	}
+}
+
+func TestCommands(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil ||
+		!strings.HasPrefix(out.String(), "openwa ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	dir := t.TempDir()
+	env := map[string]string{"DATABASE_SQLITE_PATH": filepath.Join(dir, "db", "openwa.db"), "LOG_LEVEL": "error"}
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if _, err := os.Stat(env["DATABASE_SQLITE_PATH"]); err != nil {
+		t.Fatalf("migrate made no database: %v", err)
+	}
+	env["PORT"] = "99999"
+	err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "PORT=") {
+		t.Fatalf("bad PORT: %v", err)
+	}
+}

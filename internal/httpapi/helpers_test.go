@@ -1,0 +1,175 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openwa/openwa/internal/app"
+	"github.com/openwa/openwa/internal/config"
+)
+
+const adminKey = "test-admin-key-0123456789"
+
+// env is one OpenWA on the mock engine and SQLite in a temporary folder.
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+	app *app.App
+	key string
+}
+
+func newEnv(t *testing.T, vars map[string]string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	base := map[string]string{
+		"API_KEY":              adminKey,
+		"DATABASE_SQLITE_PATH": filepath.Join(dir, "openwa.db"),
+		"STORAGE_LOCAL_PATH":   filepath.Join(dir, "media"),
+		"ENGINE_TYPE":          "mock",
+		"MAX_SESSIONS":         "20",
+	}
+	for k, v := range vars {
+		base[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.New(context.Background(), cfg, io.Discard, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close(context.Background())
+	})
+	return &env{t: t, srv: srv, app: a, key: adminKey}
+}
+
+// resp is a decoded response.
+type resp struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+// data returns body.data as an object.
+func (r *resp) data() map[string]any {
+	d, _ := r.Body["data"].(map[string]any)
+	return d
+}
+
+func (r *resp) list() []any {
+	d, _ := r.Body["data"].([]any)
+	return d
+}
+
+// code returns body.error.code.
+func (r *resp) code() string {
+	e, _ := r.Body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (r *resp) errDetails() map[string]any {
+	e, _ := r.Body["error"].(map[string]any)
+	d, _ := e["details"].(map[string]any)
+	return d
+}
+
+type reqOpt func(*http.Request)
+
+func withKey(k string) reqOpt { return func(r *http.Request) { r.Header.Set("X-API-Key", k) } }
+func noKey() reqOpt           { return func(r *http.Request) { r.Header.Del("X-API-Key") } }
+func header(k, v string) reqOpt {
+	return func(r *http.Request) { r.Header.Set(k, v) }
+}
+
+// do sends a request. body may be nil, a string (sent as is) or a value (JSON).
+func (e *env) do(method, path string, body any, opts ...reqOpt) *resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-API-Key", e.key)
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := &resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			e.t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return r
+}
+
+// expect fails unless the response has the status (and, for errors, the code).
+func (e *env) expect(r *resp, status int, code string) {
+	e.t.Helper()
+	if r.Status != status || r.code() != code {
+		e.t.Fatalf("got %d %s, want %d %s; body %s", r.Status, r.code(), status, code, r.Raw)
+	}
+}
+
+// createSession creates a mock session with fast, optional pairing.
+func (e *env) createSession(id string, autoPair bool) map[string]any {
+	e.t.Helper()
+	r := e.do("POST", "/api/sessions", map[string]any{"id": id, "engine": "mock",
+		"config": map[string]any{"mock": map[string]any{"autoPair": autoPair, "pairDelayMs": 20, "ackDelayMs": 10}}})
+	e.expect(r, 201, "")
+	return r.data()
+}
+
+// waitStatus polls the session until it has the status, for up to 10 s.
+func (e *env) waitStatus(id, status string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		r := e.do("GET", "/api/sessions/"+id, nil)
+		last = r.data()
+		if last["status"] == status {
+			return last
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("session %s never became %s; last %v", id, status, last)
+	return nil
+}

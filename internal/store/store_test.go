@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sub", "openwa.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	applied, err := s.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate applied %v: %v", applied, err)
+	}
+	if v, _ := s.SchemaVersion(ctx); v != s.LatestVersion() || v < 1 {
+		t.Fatalf("schema version %d, latest %d", v, s.LatestVersion())
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this binary") {
+		t.Fatalf("newer schema: %v", err)
+	}
+}
+
+func TestSessionsConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n*2)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			now := Now()
+			row := &Session{ID: fmt.Sprintf("s%d", i), Name: "x", Engine: "mock", Status: "CREATED", Config: []byte("{}"),
+				CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateSession(ctx, row, 40); err != nil && !errors.Is(err, ErrLimit) {
+				errs <- err
+				return
+			}
+			errs <- s.AddAudit(ctx, &AuditEntry{Action: "x", Target: "y", IP: "z", Status: 200, Outcome: "success", CreatedAt: now})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent write: %v", err)
+		}
+	}
+	_, total, err := s.ListSessions(ctx, SessionFilter{})
+	if err != nil || total != 40 {
+		t.Fatalf("MAX_SESSIONS under concurrency: %d sessions, %v", total, err)
+	}
+}
+
+func TestSessionRows(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := Now()
+	row := &Session{ID: "a", Name: "A", Engine: "mock", Status: "CREATED", Config: []byte(`{"autoStart":false}`),
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateSession(ctx, row, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, row, 10); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, err := s.GetSession(ctx, "b"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+	if err := s.SetSessionAuth(ctx, "a", []byte("pairing")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSession(ctx, "a")
+	if err != nil || string(got.AuthState) != "pairing" || got.Started {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	got.Status, got.Started, got.Phone = "READY", true, "15550001"
+	if err := s.UpdateSession(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := s.CountSessionsByStatus(ctx)
+	if counts["READY"] != 1 {
+		t.Fatalf("counts %v", counts)
+	}
+	if err := s.DeleteSession(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
