@@ -48,10 +48,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q: want serve, migrate or version", cmd)
 	}
 	// .env fills in what the environment does not set.
-	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dotenv, err := godotenv.Read()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf(".env: %w", err)
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.Load(func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return dotenv[k]
+	})
 	if err != nil {
 		return err
 	}
