@@ -8,6 +8,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"regexp"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -101,3 +103,9 @@ func op(id, method, path, summary string, tags ...string) huma.Operation {
 	}
 	return o
 }
+
+func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func fieldErr(field, msg string) error { return apperr.Field(field, msg) }
