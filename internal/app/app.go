@@ -22,6 +22,7 @@ import (
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/mock"
 	"github.com/openwa/openwa/internal/httpapi"
+	"github.com/openwa/openwa/internal/message"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -81,8 +82,12 @@ func newCache(cfg *config.Config) (cache.Cache, error) {
 type App struct {
 	Handler  http.Handler
 	Sessions *session.Manager
+	Messages *message.Service
 	Store    *store.Store
 	log      *slog.Logger
+
+	stop context.CancelFunc // ends the background workers
+	done chan struct{}      // closed when they have stopped
 }
 
 // New opens every adapter, applies migrations and makes sure an admin key
@@ -125,12 +130,18 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
 		return fail(err)
 	}
+	events := logPublisher{log: log.With("component", "events")}
+	obs := &observer{events: events}
 	sessions := session.NewManager(session.Options{
 		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
-		Observer: logObserver{log: log.With("component", "events")}, Logger: log,
+		Observer: obs, Logger: log,
 	})
+	messages := message.New(message.Options{Store: st, Sessions: sessions, Publisher: events,
+		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
+		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log})
+	obs.messages = messages
 	api := httpapi.New(httpapi.Options{
-		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Logger: log,
+		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log,
 		Health: map[string]httpapi.Checker{
 			"database": st.Ping,
 			"cache":    c.Ping,
@@ -151,11 +162,29 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			return nil
 		},
 	})
-	return &App{Handler: api, Sessions: sessions, Store: st, log: log}, nil
+	return &App{Handler: api, Sessions: sessions, Messages: messages, Store: st, log: log}, nil
 }
 
-// Close stops every session (they start again on the next boot) and closes the store.
+// Start restores the sessions and starts the background workers (the outbox).
+func (a *App) Start(ctx context.Context) error {
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop, a.done = stop, make(chan struct{})
+	go func() {
+		defer close(a.done)
+		if err := a.Messages.Run(wctx); err != nil {
+			a.log.Error("message workers", "err", err)
+		}
+	}()
+	return a.Sessions.Restore(ctx)
+}
+
+// Close stops the workers, then every session (they start again on the next
+// boot), and closes the store.
 func (a *App) Close(ctx context.Context) error {
+	if a.stop != nil {
+		a.stop()
+		<-a.done
+	}
 	a.Sessions.Close(ctx)
 	return a.Store.Close()
 }
@@ -181,7 +210,7 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	if err := a.Sessions.Restore(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		ln.Close()
 		a.Close(context.Background())
 		return err
@@ -246,13 +275,24 @@ func writable(dir string) error {
 	return os.Remove(name)
 }
 
-// logObserver reports session events to the log until the event log exists.
-type logObserver struct{ log *slog.Logger }
+// logPublisher reports events to the log until the event log exists.
+type logPublisher struct{ log *slog.Logger }
 
-func (o logObserver) SessionEvent(ctx context.Context, sessionID, name string, data any) {
-	o.log.Debug("event", "session_id", sessionID, "event", name)
+func (p logPublisher) Publish(ctx context.Context, sessionID, name string, data any) {
+	p.log.Debug("event", "session_id", sessionID, "event", name)
 }
 
-func (o logObserver) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
-	o.log.Debug("engine event", "session_id", sessionID, "type", fmt.Sprintf("%T", ev))
+// observer hands the session manager's events to the services that own them.
+type observer struct {
+	events   logPublisher
+	messages *message.Service
+}
+
+func (o *observer) SessionEvent(ctx context.Context, sessionID, name string, data any) {
+	o.events.Publish(ctx, sessionID, name, data)
+	o.messages.SessionEvent(ctx, sessionID, name, data)
+}
+
+func (o *observer) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
+	o.messages.EngineEvent(ctx, sessionID, ev)
 }

@@ -23,6 +23,9 @@ const (
 
 // Outgoing is a message to send. Exactly the fields of its Type are set.
 type Outgoing struct {
+	// ID is the WhatsApp message id to send with, chosen before the first
+	// attempt, so that a retry after a crash is the same message to WhatsApp.
+	ID       string
 	ChatID   string
 	Type     MessageType
 	Text     string

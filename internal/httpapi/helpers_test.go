@@ -49,6 +49,9 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		srv.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/message"
 	"github.com/openwa/openwa/internal/session"
 )
 
@@ -31,6 +32,7 @@ type Options struct {
 	Version  string
 	Sessions *session.Manager
 	Auth     *auth.Service
+	Messages *message.Service
 	// Health checks by component name: database, cache, storage, queue.
 	Health map[string]Checker
 	// Ready reports whether the database is reachable and migrated.
@@ -77,6 +79,7 @@ func New(opts Options) *Server {
 	s.sessionRoutes()
 	s.mockRoutes()
 	s.keyRoutes()
+	s.messageRoutes()
 
 	mux.Handle("GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))

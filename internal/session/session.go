@@ -19,6 +19,7 @@ type MockConfig struct {
 	AutoPair    *bool `json:"autoPair,omitempty" doc:"Pair by itself after pairDelayMs (default true)."`
 	PairDelayMs *int  `json:"pairDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time from start to READY when pairing by itself (default 500)."`
 	AckDelayMs  *int  `json:"ackDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time between a send and each of its acks (default 100)."`
+	SendDelayMs *int  `json:"sendDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Simulated time each send takes (default 0)."`
 }
 
 // autoStart reports config.autoStart with its default.

@@ -28,6 +28,7 @@ type Settings struct {
 	AutoPair    *bool `json:"autoPair,omitempty"`
 	PairDelayMs *int  `json:"pairDelayMs,omitempty"`
 	AckDelayMs  *int  `json:"ackDelayMs,omitempty"`
+	SendDelayMs *int  `json:"sendDelayMs,omitempty"`
 }
 
 // Timings of the simulated connection.
@@ -48,6 +49,7 @@ type Engine struct {
 	autoPair  bool
 	pairDelay time.Duration
 	ackDelay  time.Duration
+	sendDelay time.Duration
 
 	mu       sync.Mutex
 	auth     *authState // nil when not paired
@@ -79,6 +81,7 @@ func New(opts engine.Options) (engine.Engine, error) {
 		autoPair:  s.AutoPair == nil || *s.AutoPair,
 		pairDelay: time.Duration(valueOr(s.PairDelayMs, 500)) * time.Millisecond,
 		ackDelay:  time.Duration(valueOr(s.AckDelayMs, 100)) * time.Millisecond,
+		sendDelay: time.Duration(valueOr(s.SendDelayMs, 0)) * time.Millisecond,
 		sent:      map[string]string{},
 	}
 	e.seedDirectory()

@@ -13,6 +13,15 @@ import (
 // Send "sends" msg: it gets a WhatsApp id at once, then the acks delivered and
 // read, ackDelayMs apart.
 func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendResult, error) {
+	if e.sendDelay > 0 {
+		// The simulated round trip to WhatsApp; the connection may drop meanwhile.
+		e.mu.Lock()
+		connCtx, ready := e.connCtx, e.ready
+		e.mu.Unlock()
+		if !ready || !sleep(connCtx, e.sendDelay) || ctx.Err() != nil {
+			return nil, engine.ErrNotConnected
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.ready {
@@ -24,7 +33,10 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 		}
 	}
 	e.seq++
-	id := e.messageID("out")
+	id := msg.ID
+	if id == "" {
+		id = e.messageID("out")
+	}
 	e.sent[id] = msg.ChatID
 	if msg.Type != engine.TypeReaction {
 		chat, connCtx := msg.ChatID, e.connCtx

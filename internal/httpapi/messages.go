@@ -1,0 +1,215 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/message"
+)
+
+// SendOptions are the query and headers every send route takes.
+type SendOptions struct {
+	Async          bool   `query:"async" doc:"Answer 202 at once instead of waiting up to SEND_WAIT_MS for the send."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"A retried request with the same key returns the first result and never sends twice."`
+}
+
+type sendTextInput struct {
+	SessionPath
+	SendOptions
+	Body struct {
+		ChatID   string   `json:"chatId" minLength:"1" maxLength:"128" doc:"Phone number, user JID (…@s.whatsapp.net or …@c.us) or group JID (…@g.us)."`
+		Text     string   `json:"text" minLength:"1" maxLength:"65536"`
+		ReplyTo  string   `json:"replyTo,omitempty" maxLength:"128" doc:"Id (or WhatsApp id) of the message to quote."`
+		Mentions []string `json:"mentions,omitempty" maxItems:"256"`
+	}
+}
+
+type sendLocationInput struct {
+	SessionPath
+	SendOptions
+	Body struct {
+		ChatID    string  `json:"chatId" minLength:"1" maxLength:"128"`
+		Latitude  float64 `json:"latitude" minimum:"-90" maximum:"90"`
+		Longitude float64 `json:"longitude" minimum:"-180" maximum:"180"`
+		Name      string  `json:"name,omitempty" maxLength:"256"`
+		Address   string  `json:"address,omitempty" maxLength:"1024"`
+		ReplyTo   string  `json:"replyTo,omitempty" maxLength:"128"`
+	}
+}
+
+type sendContactInput struct {
+	SessionPath
+	SendOptions
+	Body struct {
+		ChatID   string `json:"chatId" minLength:"1" maxLength:"128"`
+		Contacts []struct {
+			Name  string `json:"name" minLength:"1" maxLength:"256"`
+			Phone string `json:"phone" minLength:"7" maxLength:"32"`
+		} `json:"contacts" minItems:"1" maxItems:"20"`
+		ReplyTo string `json:"replyTo,omitempty" maxLength:"128"`
+	}
+}
+
+type sendReactionInput struct {
+	SessionPath
+	SendOptions
+	Body struct {
+		ChatID    string `json:"chatId" minLength:"1" maxLength:"128"`
+		MessageID string `json:"messageId" minLength:"1" maxLength:"128" doc:"Id (or WhatsApp id) of the message to react to."`
+		Emoji     string `json:"emoji" maxLength:"32" doc:"An empty string removes the reaction."`
+	}
+}
+
+type sendPollInput struct {
+	SessionPath
+	SendOptions
+	Body struct {
+		ChatID          string   `json:"chatId" minLength:"1" maxLength:"128"`
+		Name            string   `json:"name" minLength:"1" maxLength:"256"`
+		Options         []string `json:"options" minItems:"2" maxItems:"12"`
+		MultipleAnswers bool     `json:"multipleAnswers,omitempty"`
+	}
+}
+
+type listMessagesInput struct {
+	SessionPath
+	PageQuery
+	ChatID    string    `query:"chatId" maxLength:"128"`
+	Direction string    `query:"direction" enum:"in,out"`
+	Status    string    `query:"status" enum:"queued,sending,sent,delivered,read,played,failed"`
+	Since     time.Time `query:"since" doc:"Only messages at or after this time (RFC 3339)."`
+	Until     time.Time `query:"until" doc:"Only messages before this time (RFC 3339)."`
+}
+
+type messagePath struct {
+	SessionPath
+	MessageID string `path:"messageId" pattern:"^msg_[a-f0-9]{24}$"`
+}
+
+func (s *Server) messageRoutes() {
+	tag := "Messages"
+	send := func(name, summary string) huma.Operation {
+		o := op(name, http.MethodPost, "/api/sessions/{id}/messages/"+name, summary+
+			". 201 when it went out within SEND_WAIT_MS, 202 while it is still queued (it will go out).", tag)
+		o.DefaultStatus = http.StatusCreated
+		return o
+	}
+	huma.Register(s.api, send("send-text", "Send a text message"),
+		func(ctx context.Context, in *sendTextInput) (*Out[*message.Message], error) {
+			return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText,
+				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions})
+		})
+	huma.Register(s.api, send("send-location", "Send a location"),
+		func(ctx context.Context, in *sendLocationInput) (*Out[*message.Message], error) {
+			b := in.Body
+			return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation,
+				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}})
+		})
+	huma.Register(s.api, send("send-contact", "Send contact cards"),
+		func(ctx context.Context, in *sendContactInput) (*Out[*message.Message], error) {
+			cards := make([]engine.ContactCard, len(in.Body.Contacts))
+			for i, c := range in.Body.Contacts {
+				phone, err := engine.NormalizePhone(c.Phone)
+				if err != nil {
+					return nil, fieldErr("contacts.phone", "want an international phone number with country code")
+				}
+				cards[i] = engine.ContactCard{Name: c.Name, Phone: phone}
+			}
+			return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact,
+				ReplyTo: in.Body.ReplyTo, Contacts: cards})
+		})
+	huma.Register(s.api, send("send-reaction", "React to a message"),
+		func(ctx context.Context, in *sendReactionInput) (*Out[*message.Message], error) {
+			return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction,
+				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}})
+		})
+	huma.Register(s.api, send("send-poll", "Send a poll"),
+		func(ctx context.Context, in *sendPollInput) (*Out[*message.Message], error) {
+			b := in.Body
+			return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll,
+				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}})
+		})
+
+	huma.Register(s.api, op("list-messages", http.MethodGet, "/api/sessions/{id}/messages", "List messages, newest first", tag),
+		func(ctx context.Context, in *listMessagesInput) (*ListOut[*message.Message], error) {
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			f := message.ListFilter{SessionID: in.ID, Direction: in.Direction, Status: in.Status,
+				Limit: in.Limit, Offset: in.offset()}
+			if in.ChatID != "" {
+				chat, err := engine.NormalizeChatID(in.ChatID)
+				if err != nil {
+					return nil, fieldErr("chatId", err.Error())
+				}
+				f.ChatID = chat
+			}
+			if !in.Since.IsZero() {
+				f.Since = in.Since.UnixMilli()
+			}
+			if !in.Until.IsZero() {
+				f.Until = in.Until.UnixMilli()
+			}
+			list, total, err := s.opts.Messages.List(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			return replyList(ctx, list, in.PageQuery, total), nil
+		})
+	huma.Register(s.api, op("get-message", http.MethodGet, "/api/sessions/{id}/messages/{messageId}", "Get a message", tag),
+		func(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			m, err := s.opts.Messages.Get(ctx, in.ID, in.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, m), nil
+		})
+	huma.Register(s.api, op("revoke-message", http.MethodDelete, "/api/sessions/{id}/messages/{messageId}", "Revoke a sent message for everyone", tag),
+		func(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			m, err := s.opts.Messages.Revoke(ctx, in.ID, in.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, m), nil
+		})
+}
+
+// sessionExists checks the key's access and that the session exists.
+func (s *Server) sessionExists(ctx context.Context, id string) error {
+	if err := requireSession(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.opts.Sessions.Get(ctx, id)
+	return err
+}
+
+func (s *Server) send(ctx context.Context, sessionID string, o *SendOptions, route string, body any, chatID string, out engine.Outgoing) (*Out[*message.Message], error) {
+	if err := requireSession(ctx, sessionID); err != nil {
+		return nil, err
+	}
+	in := message.SendInput{ChatID: chatID, Out: out, Async: o.Async, IdempotencyKey: o.IdempotencyKey}
+	if o.IdempotencyKey != "" {
+		b, _ := json.Marshal(body)
+		in.RequestHash = message.HashRequest(route, b)
+	}
+	m, sent, err := s.opts.Messages.Send(ctx, sessionID, in)
+	if err != nil {
+		return nil, err
+	}
+	status := http.StatusAccepted
+	if sent {
+		status = http.StatusCreated
+	}
+	return reply(ctx, status, m), nil
+}

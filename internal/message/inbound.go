@@ -1,0 +1,138 @@
+package message
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// EngineEvent stores inbound messages and applies acks and revokes.
+func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
+	switch e := ev.(type) {
+	case engine.MessageReceived:
+		s.received(ctx, sessionID, e.Message)
+	case engine.Ack:
+		for _, id := range e.WAMessageIDs {
+			s.ack(ctx, sessionID, e.ChatID, id, Status(e.Status))
+		}
+	case engine.Revoked:
+		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, e.WAMessageID)
+		if err != nil {
+			return
+		}
+		s.markRevoked(ctx, m)
+	}
+}
+
+// SessionEvent wakes the session's worker when it becomes READY.
+func (s *Service) SessionEvent(ctx context.Context, sessionID, name string, data any) {
+	if name == "session.status" {
+		s.Wake(sessionID)
+	}
+}
+
+func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) {
+	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
+		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName}
+	b, _ := json.Marshal(c)
+	now := store.Now()
+	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
+		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(in.Type), Content: b,
+		Status: string(StatusDelivered), Timestamp: in.Timestamp.UnixMilli(), CreatedAt: now, UpdatedAt: now}
+	if in.FromMe {
+		row.Status = string(StatusSent)
+	}
+	switch err := s.opts.Store.SaveInbound(ctx, row); {
+	case errors.Is(err, store.ErrDuplicate):
+		return // WhatsApp redelivered a message already stored
+	case err != nil:
+		s.log.Error("store inbound message", "session_id", sessionID, "err", err)
+		return
+	}
+	s.publish(ctx, sessionID, "message.received", view(row))
+}
+
+func (s *Service) ack(ctx context.Context, sessionID, chatID, waID string, to Status) {
+	before, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to))
+	if err != nil {
+		return // unknown message, or an ack that would move it backwards
+	}
+	s.publish(ctx, sessionID, "message.ack", AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
+		Status: to, PreviousStatus: Status(before.Status)})
+}
+
+func (s *Service) markRevoked(ctx context.Context, m *store.Message) {
+	m.Type, m.UpdatedAt = string(engine.TypeRevoked), store.Now()
+	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type); err != nil {
+		s.log.Error("mark revoked", "message_id", m.ID, "err", err)
+		return
+	}
+	s.publish(ctx, m.SessionID, "message.revoked", RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID})
+}
+
+// ListFilter narrows List.
+type ListFilter = store.MessageFilter
+
+// List returns a page of a session's messages, newest first.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]*Message, int, error) {
+	rows, total, err := s.opts.Store.ListMessages(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages: %w", err)
+	}
+	out := make([]*Message, len(rows))
+	for i, r := range rows {
+		out[i] = view(r)
+	}
+	return out, total, nil
+}
+
+// Get returns one message.
+func (s *Service) Get(ctx context.Context, sessionID, id string) (*Message, error) {
+	row, err := s.opts.Store.GetMessage(ctx, sessionID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.MessageNotFound, "Message with id '%s' not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read message: %w", err)
+	}
+	return view(row), nil
+}
+
+// Revoke deletes a sent message for everyone.
+func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, error) {
+	row, err := s.opts.Store.GetMessage(ctx, sessionID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.MessageNotFound, "Message with id '%s' not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read message: %w", err)
+	}
+	if !row.FromMe {
+		return nil, apperr.Field("messageId", "only messages this account sent can be revoked")
+	}
+	switch Status(row.Status) {
+	case StatusQueued, StatusSending, StatusFailed:
+		return nil, apperr.New(apperr.Conflict, "message %s was not sent (status %s): nothing to revoke", id, row.Status).
+			With("status", row.Status)
+	}
+	if row.Type == string(engine.TypeRevoked) {
+		return view(row), nil
+	}
+	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.Revoke(ctx, row.ChatID, row.WAMessageID); err != nil {
+		if errors.Is(err, engine.ErrNotConnected) {
+			return nil, apperr.New(apperr.SessionNotReady, "the session is not connected")
+		}
+		return nil, apperr.New(apperr.EngineError, "revoke failed: %v", err).Wrap(err)
+	}
+	s.markRevoked(ctx, row)
+	return view(row), nil
+}

@@ -1,0 +1,125 @@
+// Package message is the seed's Message Manager. Outbound: Validate → Queue
+// (a durable outbox row, committed before the request returns) → Worker (one
+// per session, in acceptance order) → Engine → Store. Inbound: engine event →
+// Store → event. Acks move a message's status forward only.
+package message
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Status of a message.
+type Status string
+
+const (
+	StatusQueued    Status = "queued"
+	StatusSending   Status = "sending"
+	StatusSent      Status = "sent"
+	StatusDelivered Status = "delivered"
+	StatusRead      Status = "read"
+	StatusPlayed    Status = "played"
+	StatusFailed    Status = "failed"
+)
+
+// Media describes a message's stored media.
+type Media struct {
+	ID       string `json:"id"`
+	Mimetype string `json:"mimetype"`
+	Size     int64  `json:"size"`
+	Filename string `json:"filename,omitempty"`
+	URL      string `json:"url"`
+}
+
+// content is the JSON stored in messages.content.
+type content struct {
+	Text     string               `json:"text,omitempty"`
+	Caption  string               `json:"caption,omitempty"`
+	ReplyTo  string               `json:"replyTo,omitempty"`
+	Mentions []string             `json:"mentions,omitempty"`
+	Media    *Media               `json:"media,omitempty"`
+	Location *engine.Location     `json:"location,omitempty"`
+	Contacts []engine.ContactCard `json:"contacts,omitempty"`
+	Reaction *engine.Reaction     `json:"reaction,omitempty"`
+	Poll     *engine.Poll         `json:"poll,omitempty"`
+	PushName string               `json:"pushName,omitempty"`
+}
+
+// Message is the message object of API.md.
+type Message struct {
+	ID          string               `json:"id"`
+	WAMessageID *string              `json:"waMessageId"`
+	SessionID   string               `json:"sessionId"`
+	ChatID      string               `json:"chatId"`
+	From        string               `json:"from"`
+	FromMe      bool                 `json:"fromMe"`
+	Type        engine.MessageType   `json:"type"`
+	Text        *string              `json:"text"`
+	Caption     *string              `json:"caption"`
+	Media       *Media               `json:"media"`
+	Location    *engine.Location     `json:"location"`
+	Contacts    []engine.ContactCard `json:"contacts"`
+	Reaction    *engine.Reaction     `json:"reaction,omitempty"`
+	Poll        *engine.Poll         `json:"poll,omitempty"`
+	Mentions    []string             `json:"mentions,omitempty"`
+	ReplyTo     *string              `json:"replyTo"`
+	Status      Status               `json:"status" enum:"queued,sending,sent,delivered,read,played,failed"`
+	Error       *string              `json:"error"`
+	Timestamp   time.Time            `json:"timestamp"`
+	CreatedAt   time.Time            `json:"createdAt"`
+	UpdatedAt   time.Time            `json:"updatedAt"`
+}
+
+func view(row *store.Message) *Message {
+	var c content
+	_ = json.Unmarshal(row.Content, &c)
+	m := &Message{ID: row.ID, WAMessageID: opt(row.WAMessageID), SessionID: row.SessionID, ChatID: row.ChatID,
+		From: row.Sender, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
+		Caption: opt(c.Caption), Media: c.Media, Location: c.Location, Contacts: c.Contacts, Reaction: c.Reaction,
+		Poll: c.Poll, Mentions: c.Mentions, ReplyTo: opt(c.ReplyTo), Status: Status(row.Status), Error: opt(row.Error),
+		Timestamp: store.Time(row.Timestamp), CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt)}
+	if m.Contacts == nil {
+		m.Contacts = []engine.ContactCard{}
+	}
+	return m
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// rank orders statuses so that acks only move forward.
+var rank = map[Status]int{StatusQueued: 0, StatusSending: 1, StatusSent: 2, StatusDelivered: 3, StatusRead: 4, StatusPlayed: 5}
+
+// earlier lists the statuses before s, from which an ack may move a message to s.
+func earlier(s Status) []string {
+	var out []string
+	for st, r := range rank {
+		if r < rank[s] && st != StatusQueued {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}
+
+// AckEvent is the data of a message.ack event.
+type AckEvent struct {
+	ID             string `json:"id"`
+	WAMessageID    string `json:"waMessageId"`
+	ChatID         string `json:"chatId"`
+	Status         Status `json:"status"`
+	PreviousStatus Status `json:"previousStatus"`
+}
+
+// RevokedEvent is the data of a message.revoked event.
+type RevokedEvent struct {
+	ID          string `json:"id"`
+	WAMessageID string `json:"waMessageId"`
+	ChatID      string `json:"chatId"`
+}

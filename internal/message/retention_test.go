@@ -1,0 +1,51 @@
+package message
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Retention deletes old messages but never the outbox.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.CreateSession(ctx, &store.Session{ID: "s", Name: "s", Engine: "mock", Status: "CREATED",
+		Config: []byte("{}"), CreatedAt: now.UnixMilli(), UpdatedAt: now.UnixMilli()}, 10); err != nil {
+		t.Fatal(err)
+	}
+	add := func(id, status string, age time.Duration) {
+		ts := now.Add(-age).UnixMilli()
+		if err := st.SaveInbound(ctx, &store.Message{ID: id, SessionID: "s", WAMessageID: "WA" + id, ChatID: "c", Sender: "x",
+			Type: "text", Content: []byte("{}"), Status: status, Timestamp: ts, CreatedAt: ts, UpdatedAt: ts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("old", "read", 31*24*time.Hour)
+	add("old-queued", "queued", 31*24*time.Hour)
+	add("recent", "read", 29*24*time.Hour)
+	s := New(Options{Store: st, Retention: 30 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	n, err := s.Cleanup(ctx, now)
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v; want 1", n, err)
+	}
+	for id, want := range map[string]bool{"old": false, "old-queued": true, "recent": true} {
+		_, err := st.GetMessage(ctx, "s", id)
+		if (err == nil) != want {
+			t.Errorf("%s kept=%v, want %v", id, err == nil, want)
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package message
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Sessions is what the message service needs of the session manager.
+type Sessions interface {
+	ReadyEngine(ctx context.Context, id string) (engine.Engine, error)
+}
+
+// Publisher receives the message events of API.md.
+type Publisher interface {
+	Publish(ctx context.Context, sessionID, name string, data any)
+}
+
+// Options configure the service.
+type Options struct {
+	Store     *store.Store
+	Sessions  Sessions
+	Publisher Publisher
+	SendWait  time.Duration // SEND_WAIT_MS
+	QueueTTL  time.Duration // MESSAGE_QUEUE_TTL
+	Retention time.Duration // MESSAGE_RETENTION_DAYS; 0 keeps messages forever
+	Logger    *slog.Logger
+}
+
+// Service sends and stores messages.
+type Service struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context            // set by Run; workers live as long as it
+	workers map[string]chan struct{}   // session → wake-up signal of its worker
+	waiters map[string][]chan struct{} // message id → requests waiting for its send
+	wg      sync.WaitGroup
+}
+
+// New returns the service; Run starts its workers.
+func New(opts Options) *Service {
+	return &Service{opts: opts, log: opts.Logger.With("component", "message"),
+		workers: map[string]chan struct{}{}, waiters: map[string][]chan struct{}{}}
+}
+
+// Run starts a worker for every session with a waiting outbox and the retention
+// job, and returns when ctx is cancelled and every worker has stopped.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
+	ids, err := s.opts.Store.SessionsWithOutbox(ctx)
+	if err != nil {
+		return fmt.Errorf("read outbox: %w", err)
+	}
+	for _, id := range ids {
+		s.Wake(id)
+	}
+	if len(ids) > 0 {
+		s.log.Info("outbox resumed", "sessions", len(ids))
+	}
+	s.retention(ctx)
+	s.wg.Wait()
+	return nil
+}
+
+// Wake makes the session's worker look at its outbox, starting it if needed.
+func (s *Service) Wake(sessionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return
+	}
+	ch, ok := s.workers[sessionID]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		s.workers[sessionID] = ch
+		s.wg.Add(1)
+		go s.work(s.ctx, sessionID, ch)
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// SendInput is a message to send.
+type SendInput struct {
+	ChatID         string
+	Out            engine.Outgoing
+	IdempotencyKey string
+	RequestHash    string // of the request body, for Idempotency-Key conflicts
+	Async          bool
+}
+
+// Send validates the session, writes the message to the outbox and waits up
+// to SEND_WAIT_MS for it to go out (not with Async). sent reports whether it did.
+func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg *Message, sent bool, err error) {
+	if _, err := s.opts.Sessions.ReadyEngine(ctx, sessionID); err != nil {
+		return nil, false, err
+	}
+	chat, err := engine.NormalizeChatID(in.ChatID)
+	if err != nil {
+		return nil, false, apperr.Field("chatId", err.Error())
+	}
+	in.Out.ChatID = chat
+	if in.Out.ReplyTo, err = s.waID(ctx, sessionID, in.Out.ReplyTo); err != nil {
+		return nil, false, apperr.Field("replyTo", "no such message in this session")
+	}
+	if in.Out.Reaction != nil {
+		if in.Out.Reaction.MessageID, err = s.waID(ctx, sessionID, in.Out.Reaction.MessageID); err != nil {
+			return nil, false, apperr.Field("messageId", "no such message in this session")
+		}
+	}
+	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Mentions: in.Out.Mentions,
+		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, false, err
+	}
+	now := store.Now()
+	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: newWAID(), ChatID: chat,
+		Sender: "me", FromMe: true, Type: string(in.Out.Type), Content: b, Status: string(StatusQueued),
+		ExpiresAt: now + s.opts.QueueTTL.Milliseconds(), Timestamp: now, CreatedAt: now, UpdatedAt: now}
+	var idem *store.Idempotency
+	if in.IdempotencyKey != "" {
+		idem = &store.Idempotency{Key: in.IdempotencyKey, RequestHash: in.RequestHash}
+	}
+	existing, err := s.opts.Store.EnqueueMessage(ctx, row, idem)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		// A retried request: the first result, never a second send.
+		m := view(existing)
+		return m, m.Status != StatusQueued && m.Status != StatusSending && m.Status != StatusFailed, nil
+	case errors.Is(err, store.ErrConflict):
+		return nil, false, apperr.New(apperr.IdempotencyConflict,
+			"Idempotency-Key %q was used with another request", in.IdempotencyKey)
+	case err != nil:
+		return nil, false, fmt.Errorf("enqueue message: %w", err)
+	}
+	if in.Async || s.opts.SendWait <= 0 {
+		s.Wake(sessionID)
+		return view(row), false, nil
+	}
+	done := s.wait(row.ID)
+	s.Wake(sessionID)
+	{
+		t := time.NewTimer(s.opts.SendWait)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		s.unwait(row.ID, done)
+	}
+	cur, err := s.opts.Store.GetMessage(context.WithoutCancel(ctx), sessionID, row.ID)
+	if err != nil {
+		return nil, false, fmt.Errorf("read message: %w", err)
+	}
+	m := view(cur)
+	if m.Status == StatusFailed {
+		return nil, false, apperr.New(apperr.EngineError, "the message could not be sent: %s", cur.Error).
+			With("messageId", m.ID)
+	}
+	return m, m.Status != StatusQueued && m.Status != StatusSending, nil
+}
+
+// waID resolves a message reference (OpenWA id or WhatsApp id) to the WhatsApp id.
+func (s *Service) waID(ctx context.Context, sessionID, ref string) (string, error) {
+	if ref == "" || !strings.HasPrefix(ref, "msg_") {
+		return ref, nil
+	}
+	m, err := s.opts.Store.GetMessage(ctx, sessionID, ref)
+	if err != nil || m.WAMessageID == "" {
+		return "", apperr.New(apperr.MessageNotFound, "message %s not found", ref)
+	}
+	return m.WAMessageID, nil
+}
+
+func (s *Service) wait(id string) chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.waiters[id] = append(s.waiters[id], ch)
+	s.mu.Unlock()
+	return ch
+}
+
+func (s *Service) unwait(id string, ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.waiters[id]
+	for i, c := range list {
+		if c == ch {
+			s.waiters[id] = append(list[:i], list[i+1:]...)
+		}
+	}
+	if len(s.waiters[id]) == 0 {
+		delete(s.waiters, id)
+	}
+}
+
+// settled wakes the requests waiting for message id.
+func (s *Service) settled(id string) {
+	s.mu.Lock()
+	list := s.waiters[id]
+	delete(s.waiters, id)
+	s.mu.Unlock()
+	for _, ch := range list {
+		close(ch)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newWAID is a WhatsApp message id in the form WhatsApp clients use.
+func newWAID() string { return "3EB0" + strings.ToUpper(randomHex(8)) }
+
+// HashRequest fingerprints a request body for Idempotency-Key conflicts.
+func HashRequest(route string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(route))
+	h.Write([]byte{0})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}

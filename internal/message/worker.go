@@ -1,0 +1,164 @@
+package message
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+const (
+	maxAttempts = 3               // engine failures before a message fails
+	idlePoll    = 5 * time.Second // how often a waiting worker looks again unwoken
+)
+
+// work sends a session's outbox, oldest first, until ctx ends or the session is gone.
+func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.workers, sessionID)
+		s.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		wait, stop := s.step(ctx, sessionID)
+		if stop {
+			return
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+}
+
+// step handles the oldest outbox message. It returns how long to wait before
+// the next step (0: at once), and stop when there is nothing left to do.
+func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop bool) {
+	m, err := s.opts.Store.NextOutgoing(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, true
+	}
+	if err != nil {
+		s.log.Error("read outbox", "session_id", sessionID, "err", err)
+		return time.Second, false
+	}
+	now := store.Now()
+	if m.ExpiresAt > 0 && now >= m.ExpiresAt {
+		s.fail(ctx, m, "not sent within MESSAGE_QUEUE_TTL: the session was not READY")
+		return 0, false
+	}
+	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	if err != nil {
+		if apperr.Is(err, apperr.SessionNotFound) {
+			return 0, true
+		}
+		// Not READY: wait to be woken (the session became READY) or for the message to expire.
+		return min(idlePoll, time.Duration(m.ExpiresAt-now)*time.Millisecond), false
+	}
+	m.Status, m.Attempts, m.UpdatedAt = string(StatusSending), m.Attempts+1, now
+	if err := s.opts.Store.UpdateMessage(ctx, m); err != nil {
+		s.log.Error("mark sending", "message_id", m.ID, "err", err)
+		return time.Second, false
+	}
+	out, err := outgoing(m)
+	if err != nil {
+		s.fail(ctx, m, "stored message unreadable: "+err.Error())
+		return 0, false
+	}
+	res, err := eng.Send(ctx, out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false // shutting down: the row stays in the outbox
+		}
+		if errors.Is(err, engine.ErrNotConnected) {
+			m.Status = string(StatusQueued)
+			m.Attempts--
+			_ = s.opts.Store.UpdateMessage(ctx, m)
+			return time.Second, false
+		}
+		if m.Attempts >= maxAttempts || errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrUnsupported) {
+			s.fail(ctx, m, err.Error())
+			return 0, false
+		}
+		m.Status, m.Error = string(StatusQueued), err.Error()
+		_ = s.opts.Store.UpdateMessage(ctx, m)
+		s.log.Warn("send failed, will retry", "message_id", m.ID, "attempt", m.Attempts, "err", err)
+		return time.Duration(m.Attempts) * time.Second, false
+	}
+	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, res.Timestamp.UnixMilli()); err != nil {
+		s.log.Error("mark sent", "message_id", m.ID, "err", err)
+	}
+	if cur, err := s.opts.Store.GetMessage(ctx, sessionID, m.ID); err == nil {
+		s.publish(ctx, sessionID, "message.sent", view(cur))
+	}
+	s.settled(m.ID)
+	return 0, false
+}
+
+func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {
+	m.Status, m.Error, m.UpdatedAt = string(StatusFailed), reason, store.Now()
+	if err := s.opts.Store.UpdateMessage(ctx, m); err != nil {
+		s.log.Error("mark failed", "message_id", m.ID, "err", err)
+		return
+	}
+	s.log.Warn("message failed", "session_id", m.SessionID, "message_id", m.ID, "reason", reason)
+	s.publish(ctx, m.SessionID, "message.failed", view(m))
+	s.settled(m.ID)
+}
+
+// outgoing rebuilds the engine message from its row.
+func outgoing(m *store.Message) (*engine.Outgoing, error) {
+	var c content
+	if err := json.Unmarshal(m.Content, &c); err != nil {
+		return nil, err
+	}
+	return &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type), Text: c.Text,
+		Caption: c.Caption, ReplyTo: c.ReplyTo, Mentions: c.Mentions, Location: c.Location, Contacts: c.Contacts,
+		Reaction: c.Reaction, Poll: c.Poll}, nil
+}
+
+func (s *Service) publish(ctx context.Context, sessionID, name string, data any) {
+	if s.opts.Publisher != nil {
+		s.opts.Publisher.Publish(ctx, sessionID, name, data)
+	}
+}
+
+// retention deletes messages older than MESSAGE_RETENTION_DAYS once an hour
+// (and once at start) until ctx ends.
+func (s *Service) retention(ctx context.Context) {
+	if s.opts.Retention <= 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := s.Cleanup(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("message retention", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Cleanup deletes the messages older than the retention period before now.
+func (s *Service) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.opts.Store.DeleteMessagesBefore(ctx, now.Add(-s.opts.Retention).UnixMilli())
+	if n > 0 {
+		s.log.Info("old messages deleted", "count", n, "retention", s.opts.Retention)
+	}
+	return n, err
+}

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Message is a stored message row. Content is JSON owned by the message service.
+type Message struct {
+	Seq         int64
+	ID          string
+	SessionID   string
+	WAMessageID string
+	ChatID      string
+	Sender      string
+	FromMe      bool
+	Type        string
+	Content     []byte
+	Status      string
+	Error       string
+	Attempts    int
+	ExpiresAt   int64
+	Timestamp   int64
+	CreatedAt   int64
+	UpdatedAt   int64
+}
+
+const messageCols = `seq, id, session_id, COALESCE(wa_message_id, ''), chat_id, sender, from_me, type, content, status,
+	COALESCE(error, ''), attempts, COALESCE(expires_at, 0), timestamp, created_at, updated_at`
+
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+	var m Message
+	var fromMe int
+	err := row.Scan(&m.Seq, &m.ID, &m.SessionID, &m.WAMessageID, &m.ChatID, &m.Sender, &fromMe, &m.Type, &m.Content,
+		&m.Status, &m.Error, &m.Attempts, &m.ExpiresAt, &m.Timestamp, &m.CreatedAt, &m.UpdatedAt)
+	if err != nil {
+		return nil, classify(err)
+	}
+	m.FromMe = fromMe != 0
+	return &m, nil
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func insertMessage(ctx context.Context, s *Store, tx *sql.Tx, m *Message) error {
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO messages (id, session_id, wa_message_id, chat_id, sender, from_me,
+		type, content, status, error, attempts, expires_at, timestamp, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.ID, m.SessionID, nullStr(m.WAMessageID), m.ChatID, m.Sender, boolInt(m.FromMe), m.Type, string(m.Content),
+		m.Status, nullStr(m.Error), m.Attempts, nullInt(m.ExpiresAt), m.Timestamp, m.CreatedAt, m.UpdatedAt)
+	return err
+}
+
+// Idempotency records which message an Idempotency-Key produced.
+type Idempotency struct {
+	Key         string
+	RequestHash string
+}
+
+// EnqueueMessage stores an outgoing message in the outbox; with idem it also
+// records the key, in the same transaction. If the key exists already it
+// returns the message it produced and ErrDuplicate, or ErrConflict when the
+// key was used with another request.
+func (s *Store) EnqueueMessage(ctx context.Context, m *Message, idem *Idempotency) (*Message, error) {
+	var existing *Message
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if idem != nil {
+			var hash, msgID string
+			err := tx.QueryRowContext(ctx, s.rebind(`SELECT request_hash, message_id FROM idempotency_keys
+				WHERE session_id = ? AND key = ?`), m.SessionID, idem.Key).Scan(&hash, &msgID)
+			switch {
+			case err == nil:
+				if hash != idem.RequestHash {
+					return fmt.Errorf("idempotency key reused: %w", ErrConflict)
+				}
+				existing, err = scanMessage(tx.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages WHERE id = ?`), msgID))
+				if err != nil {
+					return err
+				}
+				return ErrDuplicate
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO idempotency_keys (session_id, key, request_hash, message_id, created_at)
+				VALUES (?, ?, ?, ?, ?)`), m.SessionID, idem.Key, idem.RequestHash, m.ID, m.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return insertMessage(ctx, s, tx, m)
+	})
+	if errors.Is(err, ErrDuplicate) {
+		return existing, ErrDuplicate
+	}
+	return nil, err
+}
+
+// ErrDuplicate means the row exists already; the existing one is returned with it.
+var ErrDuplicate = errors.New("duplicate")
+
+// SaveInbound stores a message seen by the engine; a message already stored
+// (same session and WhatsApp id) is left as it is and ErrDuplicate returned.
+func (s *Store) SaveInbound(ctx context.Context, m *Message) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error { return insertMessage(ctx, s, tx, m) })
+	if errors.Is(err, ErrConflict) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// GetMessage reads one message of a session.
+func (s *Store) GetMessage(ctx context.Context, sessionID, id string) (*Message, error) {
+	return scanMessage(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages WHERE session_id = ? AND id = ?`), sessionID, id))
+}
+
+// MessageByWAID reads a message by its WhatsApp id.
+func (s *Store) MessageByWAID(ctx context.Context, sessionID, waID string) (*Message, error) {
+	return scanMessage(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages WHERE session_id = ? AND wa_message_id = ?`), sessionID, waID))
+}
+
+// MessageFilter narrows ListMessages.
+type MessageFilter struct {
+	SessionID string
+	ChatID    string
+	Direction string // in|out|""
+	Status    string
+	Since     int64
+	Until     int64
+	Limit     int
+	Offset    int
+}
+
+// ListMessages returns a page of a session's messages, newest first, and the total.
+func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, int, error) {
+	where, args := "WHERE session_id = ?", []any{f.SessionID}
+	if f.ChatID != "" {
+		where += " AND chat_id = ?"
+		args = append(args, f.ChatID)
+	}
+	switch f.Direction {
+	case "in":
+		where += " AND from_me = 0"
+	case "out":
+		where += " AND from_me = 1"
+	}
+	if f.Status != "" {
+		where += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	if f.Since > 0 {
+		where += " AND timestamp >= ?"
+		args = append(args, f.Since)
+	}
+	if f.Until > 0 {
+		where += " AND timestamp < ?"
+		args = append(args, f.Until)
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM messages `+where), args...).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages `+where+
+		` ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []*Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, m)
+	}
+	return out, total, classify(rows.Err())
+}
+
+// NextOutgoing returns the oldest message of the session's outbox (queued or
+// sending), or ErrNotFound. The outbox is worked in order, one at a time per
+// session, so messages to a chat go out in the order they were accepted.
+func (s *Store) NextOutgoing(ctx context.Context, sessionID string) (*Message, error) {
+	return scanMessage(s.r.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages
+		WHERE session_id = ? AND status IN ('queued', 'sending') ORDER BY seq LIMIT 1`), sessionID))
+}
+
+// SessionsWithOutbox lists the sessions that have messages waiting to go out.
+func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT session_id FROM messages WHERE status IN ('queued', 'sending')`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// UpdateMessage writes the mutable columns of m: the WhatsApp id, status, error, attempts and timestamp.
+func (s *Store) UpdateMessage(ctx context.Context, m *Message) error {
+	res, err := s.exec(ctx, `UPDATE messages SET wa_message_id = ?, status = ?, error = ?, attempts = ?, content = ?,
+		timestamp = ?, updated_at = ? WHERE id = ?`, nullStr(m.WAMessageID), m.Status, nullStr(m.Error), m.Attempts,
+		string(m.Content), m.Timestamp, m.UpdatedAt, m.ID)
+	return mustAffect(res, err)
+}
+
+// AdvanceStatus moves a message found by WhatsApp id to status, but only
+// forward (from one of the given earlier statuses). It returns the row before the change.
+func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status string, from []string) (*Message, error) {
+	var before *Message
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		m, err := scanMessage(tx.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages
+			WHERE session_id = ? AND wa_message_id = ?`), sessionID, waID))
+		if err != nil {
+			return err
+		}
+		ok := false
+		for _, f := range from {
+			ok = ok || m.Status == f
+		}
+		if !ok {
+			return ErrConflict
+		}
+		before = m
+		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE messages SET status = ?, updated_at = ? WHERE id = ?`), status, Now(), m.ID)
+		return err
+	})
+	return before, err
+}
+
+// DeleteMessagesBefore removes messages older than t (Unix ms), outside the
+// outbox, and returns how many went.
+func (s *Store) DeleteMessagesBefore(ctx context.Context, t int64) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM messages WHERE timestamp < ? AND status NOT IN ('queued', 'sending')`, t)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if _, err := s.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, t); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// MarkSent records a completed send. The status moves to sent only from
+// sending: an ack that arrived first (delivered, read) is not undone.
+func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64) error {
+	res, err := s.exec(ctx, `UPDATE messages SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+		wa_message_id = ?, timestamp = ?, error = NULL, updated_at = ? WHERE id = ?`, waID, timestamp, Now(), id)
+	return mustAffect(res, err)
+}
+
+// UpdateMessageType changes a message's type (to revoked).
+func (s *Store) UpdateMessageType(ctx context.Context, id, typ string) error {
+	res, err := s.exec(ctx, `UPDATE messages SET type = ?, updated_at = ? WHERE id = ?`, typ, Now(), id)
+	return mustAffect(res, err)
+}
