@@ -219,3 +219,17 @@ func TestOutboxWaitsForTheSession(t *testing.T) {
 		last = ts
 	}
 }
+
+// Back-to-back sends each find a worker: none waits out SEND_WAIT_MS because
+// the worker retired just as the message arrived.
+func TestSendsNeverMissTheWorker(t *testing.T) {
+	e := newEnv(t, map[string]string{"SEND_WAIT_MS": "5000"})
+	e.createSession("s", true)
+	e.waitStatus("s", "READY")
+	for i := range 150 {
+		r := e.do("POST", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "6281234567890", "text": fmt.Sprint(i)})
+		if r.Status != 201 {
+			t.Fatalf("send %d: %d %s", i, r.Status, r.Raw)
+		}
+	}
+}

@@ -19,14 +19,9 @@ const (
 // work sends a session's outbox, oldest first, until ctx ends or the session is gone.
 func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}) {
 	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.workers, sessionID)
-		s.mu.Unlock()
-	}()
 	for ctx.Err() == nil {
 		wait, stop := s.step(ctx, sessionID)
-		if stop {
+		if stop && s.retire(sessionID, wake) {
 			return
 		}
 		if wait > 0 {
@@ -38,6 +33,21 @@ func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}
 			}
 			t.Stop()
 		}
+	}
+}
+
+// retire removes the worker unless a wake-up arrived meanwhile: Wake signals
+// under s.mu, so a message enqueued while the worker was finding its outbox
+// empty is never left without a worker.
+func (s *Service) retire(sessionID string, wake chan struct{}) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-wake:
+		return false
+	default:
+		delete(s.workers, sessionID)
+		return true
 	}
 }
 
