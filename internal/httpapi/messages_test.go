@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +34,8 @@ func TestSendText(t *testing.T) {
 	e.expect(r, 201, "")
 	m := r.data()
 	if m["status"] != "sent" || m["chatId"] != "6281234567890@s.whatsapp.net" || m["fromMe"] != true ||
-		m["type"] != "text" || m["text"] != "hello" || m["waMessageId"] == nil || m["sessionId"] != "s" {
+		m["type"] != "text" || m["text"] != "hello" || m["waMessageId"] == nil || m["sessionId"] != "s" ||
+		!strings.HasSuffix(m["from"].(string), "@s.whatsapp.net") {
 		t.Fatalf("sent message: %v", m)
 	}
 	id := m["id"].(string)

@@ -110,8 +110,13 @@ type SendInput struct {
 // Send validates the session, writes the message to the outbox and waits up
 // to SEND_WAIT_MS for it to go out (not with Async). sent reports whether it did.
 func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg *Message, sent bool, err error) {
-	if _, err := s.opts.Sessions.ReadyEngine(ctx, sessionID); err != nil {
+	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	if err != nil {
 		return nil, false, err
+	}
+	from := ""
+	if me := eng.Me(); me != nil {
+		from = me.JID
 	}
 	chat, err := engine.NormalizeChatID(in.ChatID)
 	if err != nil {
@@ -134,7 +139,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	}
 	now := store.Now()
 	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: newWAID(), ChatID: chat,
-		Sender: "me", FromMe: true, Type: string(in.Out.Type), Content: b, Status: string(StatusQueued),
+		Sender: from, FromMe: true, Type: string(in.Out.Type), Content: b, Status: string(StatusQueued),
 		ExpiresAt: now + s.opts.QueueTTL.Milliseconds(), Timestamp: now, CreatedAt: now, UpdatedAt: now}
 	var idem *store.Idempotency
 	if in.IdempotencyKey != "" {
