@@ -105,10 +105,12 @@ func (s *Service) Bootstrap(ctx context.Context, apiKey string, out io.Writer) e
 	if _, err := s.store(ctx, "admin", RoleAdmin, nil, nil, key); err != nil {
 		return err
 	}
+	from := "API_KEY"
 	if generated {
+		from = "generated"
 		fmt.Fprintf(out, "\nOpenWA admin API key (shown once, store it now):\n\n    %s\n\n", key)
 	}
-	s.log.Info("admin API key created", "from", map[bool]string{true: "generated", false: "API_KEY"}[generated])
+	s.log.Info("admin API key created", "from", from)
 	return nil
 }
 

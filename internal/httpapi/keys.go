@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/openwa/openwa/internal/auth"
+	"github.com/openwa/openwa/internal/session"
 )
 
 type createKeyInput struct {
@@ -31,7 +32,7 @@ func (s *Server) keyRoutes() {
 				return nil, err
 			}
 			for _, id := range in.Body.Sessions {
-				if !sessionIDPattern.MatchString(id) {
+				if !session.IDPattern.MatchString(id) {
 					return nil, fieldErr("sessions", "each session id: want 1 to 64 letters, digits, _ or -")
 				}
 			}

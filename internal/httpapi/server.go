@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -101,14 +101,12 @@ var security = []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
 // op describes an operation with the defaults every /api route shares.
 func op(id, method, path, summary string, tags ...string) huma.Operation {
 	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags}
-	if len(path) >= 5 && path[:5] == "/api/" {
+	if strings.HasPrefix(path, "/api/") {
 		o.Security = security
 	}
 	return o
 }
 
 func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
-var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func fieldErr(field, msg string) error { return apperr.Field(field, msg) }

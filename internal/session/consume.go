@@ -54,11 +54,14 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 			m.log.Warn("cache QR code", "session_id", id, "err", err)
 		}
 		to, reason = StatusQRReady, "qr"
-		defer func() {
-			if Status(row.Status) == StatusQRReady && m.opts.Observer != nil {
-				m.opts.Observer.SessionEvent(ctx, id, "session.qr", qr)
-			}
-		}()
+		if err := m.setStatus(ctx, row, to, reason, nil); err != nil {
+			m.log.Warn("engine event ignored", "session_id", id, "event", to, "err", err)
+			return
+		}
+		if m.opts.Observer != nil {
+			m.opts.Observer.SessionEvent(ctx, id, "session.qr", qr)
+		}
+		return
 	case engine.Paired:
 		to, reason = StatusAuthenticated, "paired"
 		mutate = func(r *store.Session) { r.Phone, r.PushName = e.Account.Phone, e.Account.PushName }

@@ -68,7 +68,8 @@ func NewManager(opts Options) *Manager {
 	}
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// IDPattern is what a session id may look like.
+var IDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // CreateInput is what a session is created from.
 type CreateInput struct {
@@ -82,7 +83,7 @@ type CreateInput struct {
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) {
 	if in.ID == "" {
 		in.ID = newID()
-	} else if !idPattern.MatchString(in.ID) {
+	} else if !IDPattern.MatchString(in.ID) {
 		return nil, apperr.Field("id", "want 1 to 64 letters, digits, _ or -")
 	}
 	if in.Engine == "" {

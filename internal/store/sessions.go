@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // Session is a stored session row. Config is JSON owned by the session service;
@@ -66,7 +68,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions in
 }
 
 // ErrLimit means a configured maximum was reached.
-var ErrLimit = fmt.Errorf("limit reached")
+var ErrLimit = errors.New("limit reached")
 
 // GetSession reads one session.
 func (s *Store) GetSession(ctx context.Context, id string) (*Session, error) {
@@ -92,7 +94,7 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 		if len(f.IDs) == 0 {
 			return nil, 0, nil
 		}
-		where += " AND id IN (?" + repeat(",?", len(f.IDs)-1) + ")"
+		where += " AND id IN (?" + strings.Repeat(",?", len(f.IDs)-1) + ")"
 		for _, id := range f.IDs {
 			args = append(args, id)
 		}
@@ -181,14 +183,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 // SetSessionAuth replaces a session's engine pairing state (nil clears it).

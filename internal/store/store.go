@@ -72,10 +72,6 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// DB returns the writer pool, for components (such as an engine's device
-// store) that keep their own tables in the same database.
-func (s *Store) DB() *sql.DB { return s.w }
-
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
