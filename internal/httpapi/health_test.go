@@ -112,3 +112,30 @@ func TestOpenAPIAndDocs(t *testing.T) {
 		}
 	}
 }
+
+// The spec declares the statuses the routes answer with.
+func TestOpenAPIStatuses(t *testing.T) {
+	e := newEnv(t, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(e.do("GET", "/openapi.json", nil, noKey()).Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, method, status string }{
+		{"/api/sessions", "post", "201"},
+		{"/api/sessions/{id}/messages/send-text", "post", "201"},
+		{"/api/sessions/{id}/messages/send-text", "post", "202"},
+		{"/api/sessions/{id}/messages/send-poll", "post", "202"},
+		{"/api/sessions/{id}/mock/pair", "post", "202"},
+		{"/api/sessions/{id}/mock/inbound", "post", "202"},
+		{"/api/sessions/{id}/mock/disconnect", "post", "202"},
+		{"/api/keys", "post", "201"},
+	} {
+		if _, ok := doc.Paths[c.path][c.method].Responses[c.status]; !ok {
+			t.Errorf("%s %s: no %s response in the spec", c.method, c.path, c.status)
+		}
+	}
+}

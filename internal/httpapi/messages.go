@@ -97,6 +97,11 @@ func (s *Server) messageRoutes() {
 		o := op(name, http.MethodPost, "/api/sessions/{id}/messages/"+name, summary+
 			". 201 when it went out within SEND_WAIT_MS, 202 while it is still queued (it will go out).", tag)
 		o.DefaultStatus = http.StatusCreated
+		o.Responses = map[string]*huma.Response{"202": {
+			Description: "Accepted: the message is in the outbox and will go out.",
+			Content: map[string]*huma.MediaType{"application/json": {
+				Schema: s.api.OpenAPI().Components.Schemas.Schema(reflectType[Envelope[*message.Message]](), true, "")}},
+		}}
 		return o
 	}
 	huma.Register(s.api, send("send-text", "Send a text message"),

@@ -161,6 +161,15 @@ func TestIdempotencyKey(t *testing.T) {
 	e.expect(e.do("POST", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "6281234567890", "text": "other"},
 		header("Idempotency-Key", "order-42")), 409, "IDEMPOTENCY_CONFLICT")
 
+	// A retry after the session stopped still gets the first result.
+	e.expect(e.do("POST", "/api/sessions/s/stop", nil), 200, "")
+	late := e.do("POST", "/api/sessions/s/messages/send-text", body, header("Idempotency-Key", "order-42"))
+	if late.Status != 201 || late.data()["id"] != first.data()["id"] {
+		t.Fatalf("retry while stopped: %d %s", late.Status, late.Raw)
+	}
+	e.expect(e.do("POST", "/api/sessions/s/start", nil), 200, "")
+	e.waitStatus("s", "READY")
+
 	// Concurrent retries still send once.
 	var wg sync.WaitGroup
 	ids := make(chan string, 10)

@@ -53,8 +53,8 @@ type InboundAccepted struct {
 
 func (s *Server) mockRoutes() {
 	tag := "Mock engine"
-	huma.Register(s.api, op("mock-pair", http.MethodPost, "/api/sessions/{id}/mock/pair",
-		"Complete pairing, as if the QR code was scanned", tag),
+	huma.Register(s.api, withStatus(op("mock-pair", http.MethodPost, "/api/sessions/{id}/mock/pair",
+		"Complete pairing, as if the QR code was scanned", tag), http.StatusAccepted),
 		func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
 			m, sess, err := s.mockEngine(ctx, in.ID)
 			if err != nil {
@@ -92,8 +92,8 @@ func (s *Server) mockRoutes() {
 				From: got.From, Type: string(got.Type), Timestamp: got.Timestamp}), nil
 		})
 
-	huma.Register(s.api, op("mock-disconnect", http.MethodPost, "/api/sessions/{id}/mock/disconnect",
-		"Drop the connection; the session reconnects as a real one would", tag),
+	huma.Register(s.api, withStatus(op("mock-disconnect", http.MethodPost, "/api/sessions/{id}/mock/disconnect",
+		"Drop the connection; the session reconnects as a real one would", tag), http.StatusAccepted),
 		func(ctx context.Context, in *mockDisconnectInput) (*Out[*session.Session], error) {
 			m, sess, err := s.mockEngine(ctx, in.ID)
 			if err != nil {

@@ -19,12 +19,14 @@ type SessionPath struct {
 }
 
 type createSessionInput struct {
-	Body struct {
-		ID     string         `json:"id,omitempty" pattern:"^[A-Za-z0-9_-]{1,64}$" doc:"Generated when absent."`
-		Name   string         `json:"name,omitempty" maxLength:"128"`
-		Engine string         `json:"engine,omitempty" enum:"whatsmeow,mock" doc:"Default: ENGINE_TYPE."`
-		Config session.Config `json:"config,omitempty"`
-	}
+	Body *createSessionBody `doc:"Optional: with no body, a session with a generated id and the defaults is created."`
+}
+
+type createSessionBody struct {
+	ID     string         `json:"id,omitempty" pattern:"^[A-Za-z0-9_-]{1,64}$" doc:"Generated when absent."`
+	Name   string         `json:"name,omitempty" maxLength:"128"`
+	Engine string         `json:"engine,omitempty" enum:"whatsmeow,mock" doc:"Default: ENGINE_TYPE."`
+	Config session.Config `json:"config,omitempty"`
 }
 
 type listSessionsInput struct {
@@ -83,8 +85,11 @@ func (s *Server) sessionRoutes() {
 			if err := requireAdmin(ctx); err != nil {
 				return nil, err
 			}
-			sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: in.Body.ID, Name: in.Body.Name,
-				Engine: in.Body.Engine, Config: in.Body.Config})
+			b := in.Body
+			if b == nil {
+				b = &createSessionBody{}
+			}
+			sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: b.ID, Name: b.Name, Engine: b.Engine, Config: b.Config})
 			if err != nil {
 				return nil, err
 			}

@@ -36,6 +36,11 @@ func TestSessionCRUD(t *testing.T) {
 			t.Fatalf("generated session: %v", r.data())
 		}
 	})
+	t.Run("no body at all", func(t *testing.T) {
+		r := e.do("POST", "/api/sessions", nil)
+		e.expect(r, 201, "")
+		e.expect(e.do("DELETE", "/api/sessions/"+r.data()["id"].(string), nil), 200, "")
+	})
 	t.Run("duplicate id", func(t *testing.T) {
 		e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "sales-bot"}), 409, "SESSION_ALREADY_EXISTS")
 	})

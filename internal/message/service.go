@@ -110,6 +110,18 @@ type SendInput struct {
 // Send validates the session, writes the message to the outbox and waits up
 // to SEND_WAIT_MS for it to go out (not with Async). sent reports whether it did.
 func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg *Message, sent bool, err error) {
+	if in.IdempotencyKey != "" {
+		// A retry gets the first result whatever the session's state is now.
+		row, hash, err := s.opts.Store.IdempotentMessage(ctx, sessionID, in.IdempotencyKey)
+		switch {
+		case err == nil && hash != in.RequestHash:
+			return nil, false, idempotencyConflict(in.IdempotencyKey)
+		case err == nil:
+			return replay(row)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, false, fmt.Errorf("read idempotency key: %w", err)
+		}
+	}
 	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
 	if err != nil {
 		return nil, false, err
@@ -148,12 +160,9 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	existing, err := s.opts.Store.EnqueueMessage(ctx, row, idem)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		// A retried request: the first result, never a second send.
-		m := view(existing)
-		return m, m.Status != StatusQueued && m.Status != StatusSending && m.Status != StatusFailed, nil
+		return replay(existing) // a concurrent retry won the race
 	case errors.Is(err, store.ErrConflict):
-		return nil, false, apperr.New(apperr.IdempotencyConflict,
-			"Idempotency-Key %q was used with another request", in.IdempotencyKey)
+		return nil, false, idempotencyConflict(in.IdempotencyKey)
 	case err != nil:
 		return nil, false, fmt.Errorf("enqueue message: %w", err)
 	}
@@ -183,6 +192,16 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			With("messageId", m.ID)
 	}
 	return m, m.Status != StatusQueued && m.Status != StatusSending, nil
+}
+
+// replay answers a retried request with the message it produced: never a second send.
+func replay(row *store.Message) (*Message, bool, error) {
+	m := view(row)
+	return m, m.Status != StatusQueued && m.Status != StatusSending && m.Status != StatusFailed, nil
+}
+
+func idempotencyConflict(key string) error {
+	return apperr.New(apperr.IdempotencyConflict, "Idempotency-Key %q was used with another request", key)
 }
 
 // waID resolves a message reference (OpenWA id or WhatsApp id) to the WhatsApp id.

@@ -101,6 +101,19 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *Message, idem *Idempotenc
 	return nil, err
 }
 
+// IdempotentMessage returns the message an Idempotency-Key produced and the
+// hash of the request that used it, or ErrNotFound.
+func (s *Store) IdempotentMessage(ctx context.Context, sessionID, key string) (*Message, string, error) {
+	var hash, msgID string
+	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT request_hash, message_id FROM idempotency_keys
+		WHERE session_id = ? AND key = ?`), sessionID, key).Scan(&hash, &msgID)
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	m, err := s.GetMessage(ctx, sessionID, msgID)
+	return m, hash, err
+}
+
 // ErrDuplicate means the row exists already; the existing one is returned with it.
 var ErrDuplicate = errors.New("duplicate")
 
