@@ -77,7 +77,10 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 	case engine.LoggedOut:
 		to, reason = StatusDisconnected, "logged_out: "+e.Reason
 		mutate = func(r *store.Session) {
-			r.Started, r.Phone, r.PushName, r.AuthState, r.LastError = false, "", "", nil, reason
+			r.Started, r.Phone, r.PushName, r.LastError = false, "", "", reason
+		}
+		if err := m.opts.Store.SetSessionAuth(ctx, id, nil); err != nil {
+			m.log.Error("clear pairing", "session_id", id, "err", err)
 		}
 		// The device is gone: retire the engine once the status is stored.
 		defer m.stopRuntime(ctx, id)

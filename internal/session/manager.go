@@ -368,7 +368,7 @@ func (m *Manager) Logout(ctx context.Context, id string) (*Session, error) {
 		to = StatusDisconnected
 	}
 	if err := m.setStatus(ctx, row, to, "logged_out", func(r *store.Session) {
-		r.Started, r.Phone, r.PushName, r.AuthState, r.LastError = false, "", "", nil, ""
+		r.Started, r.Phone, r.PushName, r.LastError = false, "", "", ""
 	}); err != nil {
 		return nil, err
 	}
@@ -376,21 +376,19 @@ func (m *Manager) Logout(ctx context.Context, id string) (*Session, error) {
 	return view(row), nil
 }
 
-// logoutLocked unlinks through the running engine, or a new one for a stopped session.
+// logoutLocked unlinks through the running engine, or a new one for a stopped
+// session, and forgets the pairing.
 func (m *Manager) logoutLocked(ctx context.Context, row *store.Session) error {
 	m.mu.Lock()
 	rt := m.running[row.ID]
 	delete(m.running, row.ID)
 	m.mu.Unlock()
+	_ = m.opts.Cache.Delete(ctx, qrKey(row.ID))
 	var eng engine.Engine
 	if rt != nil {
 		defer rt.queue.close()
 		eng = rt.eng
-	} else if len(row.AuthState) > 0 {
-		factory, ok := m.opts.Engines[row.Engine]
-		if !ok {
-			return m.opts.Store.SetSessionAuth(ctx, row.ID, nil)
-		}
+	} else if factory, ok := m.opts.Engines[row.Engine]; ok && len(row.AuthState) > 0 {
 		e, err := factory(engine.Options{SessionID: row.ID, Auth: authStore{st: m.opts.Store, id: row.ID},
 			Emit: func(engine.Event) {}, Logger: m.log})
 		if err != nil {
@@ -398,11 +396,12 @@ func (m *Manager) logoutLocked(ctx context.Context, row *store.Session) error {
 		}
 		eng = e
 	}
-	_ = m.opts.Cache.Delete(ctx, qrKey(row.ID))
-	if eng == nil {
-		return nil
+	if eng != nil {
+		if err := eng.Logout(ctx); err != nil {
+			return err
+		}
 	}
-	return eng.Logout(ctx)
+	return m.opts.Store.SetSessionAuth(ctx, row.ID, nil)
 }
 
 // Delete stops and logs out the session and removes it with everything stored under it.

@@ -123,12 +123,14 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 	return out, total, classify(rows.Err())
 }
 
-// UpdateSession writes every mutable column of sess.
+// UpdateSession writes the mutable columns of sess but its auth state: that
+// belongs to the engine, which writes it with SetSessionAuth at any time, and
+// a row read earlier must not put an older one back.
 func (s *Store) UpdateSession(ctx context.Context, sess *Session) error {
 	res, err := s.exec(ctx, `UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?, last_error = ?,
-		config = ?, auth_state = ?, started = ?, updated_at = ? WHERE id = ?`,
+		config = ?, started = ?, updated_at = ? WHERE id = ?`,
 		sess.Name, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName), nullStr(sess.LastError),
-		sess.Config, sess.AuthState, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
+		sess.Config, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
 	return mustAffect(res, err)
 }
 
