@@ -297,3 +297,67 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile
 }
+
+// TestCrashLosesNoMessage: accept N messages with ?async=true, kill -9 the
+// server while its outbox is sending, start it again, and every message
+// reaches `sent` exactly once, as the mock engine's durable ledger shows.
+func TestCrashLosesNoMessage(t *testing.T) {
+	const n = 60
+	bin := binary(t)
+	dir := t.TempDir()
+	key := "crash-test-admin-key-0123"
+	p := start(t, bin, dir, "API_KEY="+key)
+	if st, _ := p.call(t, key, "POST", "/api/sessions", map[string]any{"id": "c", "engine": "mock",
+		"config": map[string]any{"mock": map[string]any{"pairDelayMs": 10, "ackDelayMs": 5, "sendDelayMs": 30}}}); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	p.waitStatus(t, key, "c", "READY")
+	ids := map[string]string{} // OpenWA id → text
+	for i := range n {
+		st, d := p.call(t, key, "POST", "/api/sessions/c/messages/send-text?async=true",
+			map[string]any{"chatId": "6281234567890", "text": fmt.Sprint(i)})
+		if st != 202 {
+			t.Fatalf("accept %d: %d", i, st)
+		}
+		ids[d["id"].(string)] = fmt.Sprint(i)
+	}
+	_, before := p.call(t, key, "GET", "/api/sessions/c/mock/sent", nil)
+	if k := len(before["messages"].([]any)); k >= n {
+		t.Fatalf("all %d messages went out before the crash; the test proves nothing", k)
+	} else {
+		t.Logf("killed with %d of %d messages sent", k, n)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+
+	p = start(t, bin, dir, "API_KEY="+key)
+	p.waitStatus(t, key, "c", "READY")
+	wa := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for id := range ids {
+		for {
+			_, m := p.call(t, key, "GET", "/api/sessions/c/messages/"+id, nil)
+			if s := m["status"]; s == "sent" || s == "delivered" || s == "read" {
+				wa[m["waMessageId"].(string)] = true
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("message %s never went out after the crash: %v", id, m)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	_, ledger := p.call(t, key, "GET", "/api/sessions/c/mock/sent", nil)
+	delivered := ledger["messages"].([]any)
+	if len(delivered) != n {
+		t.Fatalf("the engine delivered %d messages, want %d", len(delivered), n)
+	}
+	for _, d := range delivered {
+		if !wa[d.(map[string]any)["id"].(string)] {
+			t.Fatalf("delivered %v, which no accepted message carries", d)
+		}
+	}
+	t.Logf("%d messages, all sent once; %v resends of an id already delivered", n, ledger["duplicates"])
+}

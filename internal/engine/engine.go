@@ -68,6 +68,21 @@ type Mock interface {
 	MockPair(ctx context.Context) error
 	MockInbound(ctx context.Context, msg *Message) (*Message, error)
 	MockDisconnect(ctx context.Context, reason string) error
+	// MockSent reports what reached "WhatsApp": each message id once, and how
+	// many sends repeated an id already delivered.
+	MockSent() MockLedger
+}
+
+// MockLedger is the mock engine's durable record of what it delivered.
+type MockLedger struct {
+	Messages   []MockSentMessage `json:"messages"`
+	Duplicates int               `json:"duplicates" doc:"Sends that repeated a message id already delivered (WhatsApp drops them)."`
+}
+
+// MockSentMessage is one delivered message.
+type MockSentMessage struct {
+	ID     string `json:"id"`
+	ChatID string `json:"chatId"`
 }
 
 // AuthStore keeps an engine's pairing state between runs. The session manager

@@ -53,6 +53,7 @@ type InboundAccepted struct {
 
 func (s *Server) mockRoutes() {
 	tag := "Mock engine"
+	s.mockSentRoute()
 	huma.Register(s.api, withStatus(op("mock-pair", http.MethodPost, "/api/sessions/{id}/mock/pair",
 		"Complete pairing, as if the QR code was scanned", tag), http.StatusAccepted),
 		func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
@@ -103,6 +104,18 @@ func (s *Server) mockRoutes() {
 				return nil, engineError(err)
 			}
 			return reply(ctx, http.StatusAccepted, sess), nil
+		})
+}
+
+func (s *Server) mockSentRoute() {
+	huma.Register(s.api, op("mock-sent", http.MethodGet, "/api/sessions/{id}/mock/sent",
+		"What the mock engine delivered to \"WhatsApp\": each message id once, kept across restarts", "Mock engine"),
+		func(ctx context.Context, in *SessionPath) (*Out[engine.MockLedger], error) {
+			m, _, err := s.mockEngine(ctx, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, m.MockSent()), nil
 		})
 }
 

@@ -38,10 +38,16 @@ const (
 	restoreDelay   = 10 * time.Millisecond
 )
 
+// authState is what the mock keeps between runs: the pairing, and the ledger
+// of delivered messages (the last ledgerMax), so that a resend after a crash
+// is recognised as WhatsApp recognises it, by its message id.
 type authState struct {
-	Phone    string `json:"phone"`
-	PushName string `json:"pushName"`
+	Phone    string            `json:"phone"`
+	PushName string            `json:"pushName"`
+	Ledger   engine.MockLedger `json:"ledger"`
 }
+
+const ledgerMax = 10_000
 
 // Engine is one mock WhatsApp connection.
 type Engine struct {

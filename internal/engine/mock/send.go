@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -37,6 +38,9 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 	if id == "" {
 		id = e.messageID("out")
 	}
+	if err := e.record(ctx, id, msg.ChatID); err != nil {
+		return nil, err
+	}
 	e.sent[id] = msg.ChatID
 	if msg.Type != engine.TypeReaction {
 		chat, connCtx := msg.ChatID, e.connCtx
@@ -52,6 +56,44 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 		}()
 	}
 	return &engine.SendResult{WAMessageID: id, Timestamp: time.Now().UTC()}, nil
+}
+
+// record adds a delivery to the durable ledger; a known id counts as a
+// duplicate, not a second message. e.mu is held.
+func (e *Engine) record(ctx context.Context, id, chatID string) error {
+	l := &e.auth.Ledger
+	known := false
+	for _, m := range l.Messages {
+		known = known || m.ID == id
+	}
+	if known {
+		l.Duplicates++
+	} else {
+		l.Messages = append(l.Messages, engine.MockSentMessage{ID: id, ChatID: chatID})
+		if len(l.Messages) > ledgerMax {
+			l.Messages = l.Messages[len(l.Messages)-ledgerMax:]
+		}
+	}
+	if e.opts.Auth == nil {
+		return nil
+	}
+	b, err := json.Marshal(e.auth)
+	if err != nil {
+		return err
+	}
+	return e.opts.Auth.SaveAuth(ctx, b)
+}
+
+// MockSent returns a copy of the ledger.
+func (e *Engine) MockSent() engine.MockLedger {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.auth == nil {
+		return engine.MockLedger{Messages: []engine.MockSentMessage{}}
+	}
+	l := e.auth.Ledger
+	l.Messages = append([]engine.MockSentMessage{}, l.Messages...)
+	return l
 }
 
 // Revoke deletes a message this engine sent.
