@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/openwa/openwa/internal/auth"
@@ -22,7 +20,9 @@ import (
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/mock"
 	"github.com/openwa/openwa/internal/httpapi"
+	"github.com/openwa/openwa/internal/media/local"
 	"github.com/openwa/openwa/internal/message"
+	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -105,7 +105,8 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.StorageLocalPath, 0o700); err != nil {
+	blobs, err := local.New(cfg.StorageLocalPath)
+	if err != nil {
 		return nil, fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
 	}
 	st, err := OpenStore(ctx, cfg)
@@ -138,14 +139,16 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	})
 	messages := message.New(message.Options{Store: st, Sessions: sessions, Publisher: events,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
-		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log})
+		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log,
+		Media: blobs, Fetcher: netguard.Client(mediaFetchTimeout, cfg.MediaAllowPrivate),
+		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
 	api := httpapi.New(httpapi.Options{
 		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log,
 		Health: map[string]httpapi.Checker{
 			"database": st.Ping,
 			"cache":    c.Ping,
-			"storage":  func(context.Context) error { return writable(cfg.StorageLocalPath) },
+			"storage":  blobs.Ping,
 			"queue":    func(context.Context) error { return nil },
 		},
 		Ready: func(ctx context.Context) error {
@@ -264,16 +267,8 @@ func checkDatabaseKind(ctx context.Context, st *store.Store, log *slog.Logger) e
 	return nil
 }
 
-// writable checks that dir accepts files.
-func writable(dir string) error {
-	f, err := os.CreateTemp(dir, ".health-*")
-	if err != nil {
-		return fmt.Errorf("storage %s is not writable: %w", filepath.Clean(dir), err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
+// mediaFetchTimeout bounds the download of a media URL.
+const mediaFetchTimeout = 60 * time.Second
 
 // logPublisher reports events to the log until the event log exists.
 type logPublisher struct{ log *slog.Logger }

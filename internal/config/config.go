@@ -72,6 +72,7 @@ type Config struct {
 	MaxUploadMB          int
 	WebhookTimeout       time.Duration
 	WebhookAllowPrivate  bool
+	MediaAllowPrivate    bool
 }
 
 // Profiles are named sets of defaults (the seed's deployment profiles). The
@@ -103,6 +104,7 @@ var defaults = map[string]string{
 	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false",
 	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "MAX_UPLOAD_MB": "64",
 	"WEBHOOK_TIMEOUT_MS": "10000", "WEBHOOK_ALLOW_PRIVATE": "false", "METRICS_API_KEY_REQUIRED": "false",
+	"MEDIA_ALLOW_PRIVATE": "false",
 }
 
 // Engines this build knows by name.
@@ -217,6 +219,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MaxUploadMB = r.intRange("MAX_UPLOAD_MB", 1, 2048)
 	c.WebhookTimeout = time.Duration(r.intRange("WEBHOOK_TIMEOUT_MS", 100, 300_000)) * time.Millisecond
 	c.WebhookAllowPrivate = r.boolean("WEBHOOK_ALLOW_PRIVATE")
+	c.MediaAllowPrivate = r.boolean("MEDIA_ALLOW_PRIVATE")
 
 	if r.err != nil {
 		return nil, r.err

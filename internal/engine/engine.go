@@ -81,8 +81,11 @@ type MockLedger struct {
 
 // MockSentMessage is one delivered message.
 type MockSentMessage struct {
-	ID     string `json:"id"`
-	ChatID string `json:"chatId"`
+	ID        string `json:"id"`
+	ChatID    string `json:"chatId"`
+	Type      string `json:"type"`
+	Mimetype  string `json:"mimetype,omitempty"`
+	MediaSize int    `json:"mediaSize,omitempty" doc:"Bytes of media the engine was given."`
 }
 
 // AuthStore keeps an engine's pairing state between runs. The session manager

@@ -25,6 +25,7 @@ type env struct {
 	srv *httptest.Server
 	app *app.App
 	key string
+	dir string // holds openwa.db and media/
 }
 
 func newEnv(t *testing.T, vars map[string]string) *env {
@@ -57,7 +58,7 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 		srv.Close()
 		a.Close(context.Background())
 	})
-	return &env{t: t, srv: srv, app: a, key: adminKey}
+	return &env{t: t, srv: srv, app: a, key: adminKey, dir: dir}
 }
 
 // resp is a decoded response.

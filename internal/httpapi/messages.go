@@ -97,23 +97,19 @@ func (s *Server) messageRoutes() {
 		o := op(name, http.MethodPost, "/api/sessions/{id}/messages/"+name, summary+
 			". 201 when it went out within SEND_WAIT_MS, 202 while it is still queued (it will go out).", tag)
 		o.DefaultStatus = http.StatusCreated
-		o.Responses = map[string]*huma.Response{"202": {
-			Description: "Accepted: the message is in the outbox and will go out.",
-			Content: map[string]*huma.MediaType{"application/json": {
-				Schema: s.api.OpenAPI().Components.Schemas.Schema(reflectType[Envelope[*message.Message]](), true, "")}},
-		}}
+		o.Responses = s.acceptedResponse()
 		return o
 	}
 	huma.Register(s.api, send("send-text", "Send a text message"),
 		func(ctx context.Context, in *sendTextInput) (*Out[*message.Message], error) {
 			return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText,
-				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions})
+				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions}, nil)
 		})
 	huma.Register(s.api, send("send-location", "Send a location"),
 		func(ctx context.Context, in *sendLocationInput) (*Out[*message.Message], error) {
 			b := in.Body
 			return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation,
-				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}})
+				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}}, nil)
 		})
 	huma.Register(s.api, send("send-contact", "Send contact cards"),
 		func(ctx context.Context, in *sendContactInput) (*Out[*message.Message], error) {
@@ -126,18 +122,18 @@ func (s *Server) messageRoutes() {
 				cards[i] = engine.ContactCard{Name: c.Name, Phone: phone}
 			}
 			return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact,
-				ReplyTo: in.Body.ReplyTo, Contacts: cards})
+				ReplyTo: in.Body.ReplyTo, Contacts: cards}, nil)
 		})
 	huma.Register(s.api, send("send-reaction", "React to a message"),
 		func(ctx context.Context, in *sendReactionInput) (*Out[*message.Message], error) {
 			return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction,
-				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}})
+				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}}, nil)
 		})
 	huma.Register(s.api, send("send-poll", "Send a poll"),
 		func(ctx context.Context, in *sendPollInput) (*Out[*message.Message], error) {
 			b := in.Body
 			return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll,
-				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}})
+				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}}, nil)
 		})
 
 	huma.Register(s.api, op("list-messages", http.MethodGet, "/api/sessions/{id}/messages", "List messages, newest first", tag),
@@ -190,6 +186,15 @@ func (s *Server) messageRoutes() {
 		})
 }
 
+// acceptedResponse declares the 202 of send routes.
+func (s *Server) acceptedResponse() map[string]*huma.Response {
+	return map[string]*huma.Response{"202": {
+		Description: "Accepted: the message is in the outbox and will go out.",
+		Content: map[string]*huma.MediaType{"application/json": {
+			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflectType[Envelope[*message.Message]](), true, "")}},
+	}}
+}
+
 // sessionExists checks the key's access and that the session exists.
 func (s *Server) sessionExists(ctx context.Context, id string) error {
 	if err := requireSession(ctx, id); err != nil {
@@ -199,13 +204,17 @@ func (s *Server) sessionExists(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *Server) send(ctx context.Context, sessionID string, o *SendOptions, route string, body any, chatID string, out engine.Outgoing) (*Out[*message.Message], error) {
+func (s *Server) send(ctx context.Context, sessionID string, o *SendOptions, route string, body any, chatID string,
+	out engine.Outgoing, media *message.MediaInput) (*Out[*message.Message], error) {
 	if err := requireSession(ctx, sessionID); err != nil {
 		return nil, err
 	}
-	in := message.SendInput{ChatID: chatID, Out: out, Async: o.Async, IdempotencyKey: o.IdempotencyKey}
+	in := message.SendInput{ChatID: chatID, Out: out, Media: media, Async: o.Async, IdempotencyKey: o.IdempotencyKey}
 	if o.IdempotencyKey != "" {
 		b, _ := json.Marshal(body)
+		if media != nil && media.Data != nil {
+			b = append(b, media.Data...) // an uploaded file is part of the request
+		}
 		in.RequestHash = message.HashRequest(route, b)
 	}
 	m, sent, err := s.opts.Messages.Send(ctx, sessionID, in)

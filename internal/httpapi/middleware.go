@@ -22,7 +22,8 @@ type reqInfo struct {
 	id        string
 	start     time.Time
 	principal *auth.Principal
-	err       error // an internal error to log, set by the error hook
+	err       error   // an internal error to log, set by the error hook
+	upload    *upload // the file part of a multipart media send
 }
 
 type ctxKey struct{}

@@ -58,7 +58,8 @@ func New(opts Options) *Server {
 		opts:    opts,
 		log:     opts.Logger.With("component", "http"),
 		limiter: auth.NewLimiter(opts.Config.RateLimitRPS, opts.Config.RateLimitBurst),
-		maxBody: int64(opts.Config.MaxUploadMB+1) << 20,
+		// Media may come as base64 in JSON: a third larger than the bytes.
+		maxBody: int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
 		started: time.Now(),
 	}
 	mux := http.NewServeMux()
@@ -80,13 +81,14 @@ func New(opts Options) *Server {
 	s.mockRoutes()
 	s.keyRoutes()
 	s.messageRoutes()
+	s.mediaRoutes()
 
 	mux.Handle("GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
-	s.handler = s.outer(s.cors(s.authenticate(mux)))
+	s.handler = s.outer(s.cors(s.authenticate(s.multipart(mux))))
 	return s
 }
 

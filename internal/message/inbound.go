@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
@@ -39,6 +40,22 @@ func (s *Service) SessionEvent(ctx context.Context, sessionID, name string, data
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) {
 	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
 		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName}
+	if in.Media != nil && len(in.Media.Data) > 0 {
+		if _, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil {
+			return // redelivered: stored already, media included
+		}
+		mt := sniff(in.Media.Data, in.Type)
+		if declared := cleanMimetype(in.Media.Mimetype); declared != "" && slices.Contains(generic, mt) {
+			mt = declared
+		}
+		m, err := s.storeMedia(ctx, sessionID, in.Media.Data, mt, in.Media.Filename)
+		if err != nil {
+			// The message is kept without its bytes rather than lost.
+			s.log.Error("store inbound media", "session_id", sessionID, "err", err)
+		} else {
+			c.Media = m
+		}
+	}
 	b, _ := json.Marshal(c)
 	now := store.Now()
 	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -37,6 +39,12 @@ type Options struct {
 	QueueTTL  time.Duration // MESSAGE_QUEUE_TTL
 	Retention time.Duration // MESSAGE_RETENTION_DAYS; 0 keeps messages forever
 	Logger    *slog.Logger
+
+	Media        media.Store
+	Fetcher      *http.Client // for media URLs: netguard's client
+	AllowPrivate bool         // MEDIA_ALLOW_PRIVATE
+	MaxUpload    int64        // MAX_UPLOAD_MB in bytes
+	BaseURL      string       // BASE_URL, for media URLs
 }
 
 // Service sends and stores messages.
@@ -102,6 +110,7 @@ func (s *Service) Wake(sessionID string) {
 type SendInput struct {
 	ChatID         string
 	Out            engine.Outgoing
+	Media          *MediaInput // for image, video, audio, voice, document and sticker
 	IdempotencyKey string
 	RequestHash    string // of the request body, for Idempotency-Key conflicts
 	Async          bool
@@ -145,6 +154,11 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	}
 	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Mentions: in.Out.Mentions,
 		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}
+	if in.Media != nil {
+		if c.Media, err = s.ingest(ctx, sessionID, in.Out.Type, *in.Media); err != nil {
+			return nil, false, err
+		}
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, false, err

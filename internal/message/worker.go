@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
@@ -80,7 +81,7 @@ func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duratio
 		s.log.Error("mark sending", "message_id", m.ID, "err", err)
 		return time.Second, false
 	}
-	out, err := outgoing(m)
+	out, err := s.outgoing(ctx, m)
 	if err != nil {
 		s.fail(ctx, m, "stored message unreadable: "+err.Error())
 		return 0, false
@@ -126,15 +127,23 @@ func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {
 	s.settled(m.ID)
 }
 
-// outgoing rebuilds the engine message from its row.
-func outgoing(m *store.Message) (*engine.Outgoing, error) {
+// outgoing rebuilds the engine message from its row, with its media's bytes.
+func (s *Service) outgoing(ctx context.Context, m *store.Message) (*engine.Outgoing, error) {
 	var c content
 	if err := json.Unmarshal(m.Content, &c); err != nil {
 		return nil, err
 	}
-	return &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type), Text: c.Text,
+	out := &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type), Text: c.Text,
 		Caption: c.Caption, ReplyTo: c.ReplyTo, Mentions: c.Mentions, Location: c.Location, Contacts: c.Contacts,
-		Reaction: c.Reaction, Poll: c.Poll}, nil
+		Reaction: c.Reaction, Poll: c.Poll}
+	if c.Media != nil {
+		md, err := s.loadMedia(ctx, m.SessionID, c.Media)
+		if err != nil {
+			return nil, err
+		}
+		out.Media = md
+	}
+	return out, nil
 }
 
 func (s *Service) publish(ctx context.Context, sessionID, name string, data any) {
@@ -164,11 +173,30 @@ func (s *Service) retention(ctx context.Context) {
 	}
 }
 
-// Cleanup deletes the messages older than the retention period before now.
+// Cleanup deletes the messages, and the media, older than the retention
+// period before now. Media of a message still in the outbox is older than the
+// outbox TTL allows, so it is never needed by then.
 func (s *Service) Cleanup(ctx context.Context, now time.Time) (int64, error) {
-	n, err := s.opts.Store.DeleteMessagesBefore(ctx, now.Add(-s.opts.Retention).UnixMilli())
+	before := now.Add(-s.opts.Retention).UnixMilli()
+	n, err := s.opts.Store.DeleteMessagesBefore(ctx, before)
+	if err != nil {
+		return n, err
+	}
 	if n > 0 {
 		s.log.Info("old messages deleted", "count", n, "retention", s.opts.Retention)
 	}
-	return n, err
+	for {
+		old, err := s.opts.Store.MediaBefore(ctx, before, 500)
+		if err != nil || len(old) == 0 {
+			return n, err
+		}
+		for _, m := range old {
+			if err := s.opts.Media.Delete(ctx, m.StorageKey); err != nil {
+				return n, fmt.Errorf("delete media %s: %w", m.ID, err)
+			}
+			if err := s.opts.Store.DeleteMedia(ctx, m.ID); err != nil {
+				return n, err
+			}
+		}
+	}
 }

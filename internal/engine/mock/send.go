@@ -38,7 +38,11 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 	if id == "" {
 		id = e.messageID("out")
 	}
-	if err := e.record(ctx, id, msg.ChatID); err != nil {
+	sent := engine.MockSentMessage{ID: id, ChatID: msg.ChatID, Type: string(msg.Type)}
+	if msg.Media != nil {
+		sent.Mimetype, sent.MediaSize = msg.Media.Mimetype, len(msg.Media.Data)
+	}
+	if err := e.record(ctx, sent); err != nil {
 		return nil, err
 	}
 	e.sent[id] = msg.ChatID
@@ -60,16 +64,16 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 
 // record adds a delivery to the durable ledger; a known id counts as a
 // duplicate, not a second message. e.mu is held.
-func (e *Engine) record(ctx context.Context, id, chatID string) error {
+func (e *Engine) record(ctx context.Context, sent engine.MockSentMessage) error {
 	l := &e.auth.Ledger
 	known := false
 	for _, m := range l.Messages {
-		known = known || m.ID == id
+		known = known || m.ID == sent.ID
 	}
 	if known {
 		l.Duplicates++
 	} else {
-		l.Messages = append(l.Messages, engine.MockSentMessage{ID: id, ChatID: chatID})
+		l.Messages = append(l.Messages, sent)
 		if len(l.Messages) > ledgerMax {
 			l.Messages = l.Messages[len(l.Messages)-ledgerMax:]
 		}

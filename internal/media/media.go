@@ -1,0 +1,50 @@
+// Package media is the contract of OpenWA's media storage (the seed's
+// IStorageAdapter): blobs under keys such as sessions/<id>/media/<file>.
+// local/ keeps them in a folder; S3-compatible storage comes later behind the
+// same contract.
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ErrNotFound is returned for a key with no blob.
+var ErrNotFound = errors.New("media: not found")
+
+// Store keeps blobs.
+type Store interface {
+	Put(ctx context.Context, key string, data []byte, mimetype string) error
+	// Get opens a blob; the caller closes it.
+	Get(ctx context.Context, key string) (io.ReadCloser, int64, error)
+	Delete(ctx context.Context, key string) error
+	// DeletePrefix removes every blob whose key starts with prefix + "/".
+	DeletePrefix(ctx context.Context, prefix string) error
+	Exists(ctx context.Context, key string) (bool, error)
+	// URL is a direct download URL for the blob, or "" when the store has none
+	// (local storage: OpenWA serves the bytes itself).
+	URL(ctx context.Context, key string) (string, error)
+	Ping(ctx context.Context) error
+}
+
+// CheckKey refuses keys that could leave the storage root: empty, absolute,
+// with empty, "." or ".." segments, backslashes or control characters.
+func CheckKey(key string) error {
+	if key == "" || len(key) > 512 || strings.HasPrefix(key, "/") {
+		return fmt.Errorf("media key %q: must be a relative path", key)
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == ':' {
+			return fmt.Errorf("media key %q: character %q not allowed", key, r)
+		}
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("media key %q: segment %q not allowed", key, seg)
+		}
+	}
+	return nil
+}
