@@ -124,6 +124,14 @@ func TestOpenAPIStatuses(t *testing.T) {
 	if err := json.Unmarshal(e.do("GET", "/openapi.json", nil, noKey()).Raw, &doc); err != nil {
 		t.Fatal(err)
 	}
+	var raw map[string]any
+	json.Unmarshal(e.do("GET", "/openapi.json", nil, noKey()).Raw, &raw)
+	content := raw["paths"].(map[string]any)["/api/sessions/{id}/messages/send-image"].(map[string]any)["post"].(map[string]any)["requestBody"].(map[string]any)["content"].(map[string]any)
+	for _, ct := range []string{"application/json", "multipart/form-data"} {
+		if _, ok := content[ct]; !ok {
+			t.Errorf("send-image does not declare %s", ct)
+		}
+	}
 	for _, c := range []struct{ path, method, status string }{
 		{"/api/sessions", "post", "201"},
 		{"/api/sessions/{id}/messages/send-text", "post", "201"},
@@ -133,6 +141,8 @@ func TestOpenAPIStatuses(t *testing.T) {
 		{"/api/sessions/{id}/mock/inbound", "post", "202"},
 		{"/api/sessions/{id}/mock/disconnect", "post", "202"},
 		{"/api/keys", "post", "201"},
+		{"/api/sessions/{id}/messages/send-image", "post", "202"},
+		{"/api/sessions/{id}/media/{mediaId}", "get", "200"},
 	} {
 		if _, ok := doc.Paths[c.path][c.method].Responses[c.status]; !ok {
 			t.Errorf("%s %s: no %s response in the spec", c.method, c.path, c.status)

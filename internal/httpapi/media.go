@@ -87,6 +87,7 @@ func (s *Server) mediaRoutes() {
 			out := engine.Outgoing{Type: typ, Caption: b.Caption, ReplyTo: b.ReplyTo}
 			return s.send(ctx, in.ID, &in.SendOptions, name, b, b.ChatID, out, mi)
 		})
+		s.declareMultipart(o.Path)
 	}
 
 	huma.Register(s.api, op("get-media", http.MethodGet, "/api/sessions/{id}/media/{mediaId}", "The bytes of a message's media", tag),
@@ -121,6 +122,22 @@ func (s *Server) mediaRoutes() {
 				_, _ = io.Copy(hctx.BodyWriter(), r)
 			}}, nil
 		})
+}
+
+// declareMultipart adds the multipart/form-data form of a media route to the spec.
+func (s *Server) declareMultipart(path string) {
+	str := func(doc string) *huma.Schema { return &huma.Schema{Type: "string", Description: doc} }
+	rb := s.api.OpenAPI().Paths[path].Post.RequestBody
+	rb.Content["multipart/form-data"] = &huma.MediaType{Schema: &huma.Schema{
+		Type:     "object",
+		Required: []string{"chatId", "file"},
+		Properties: map[string]*huma.Schema{
+			"chatId": str("The chat."), "caption": str(""), "filename": str("Default: the file part's name."),
+			"mimetype": str("Used for documents whose bytes do not say."), "replyTo": str(""),
+			"voice": {Type: "boolean", Description: "send-audio only: a voice note."},
+			"file":  {Type: "string", Format: "binary", Description: "The media."},
+		},
+	}}
 }
 
 func article(t engine.MessageType) string {
