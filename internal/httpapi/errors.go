@@ -158,7 +158,14 @@ func installErrorHook() {
 			return fromHuma(nil, status, msg, errs...)
 		}
 		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-			return fromHuma(infoOf(ctx.Context()), status, msg, errs...)
+			resp := fromHuma(infoOf(ctx.Context()), status, msg, errs...)
+			// huma takes headers only from the handler's own error; ours (Retry-After) are set here.
+			for k, vs := range resp.headers {
+				for _, v := range vs {
+					ctx.SetHeader(k, v)
+				}
+			}
+			return resp
 		}
 	})
 }

@@ -17,12 +17,14 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/media"
+	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
 
 // Sessions is what the message service needs of the session manager.
 type Sessions interface {
 	ReadyEngine(ctx context.Context, id string) (engine.Engine, error)
+	Get(ctx context.Context, id string) (*session.Session, error)
 }
 
 // Publisher receives the message events of API.md.
@@ -139,6 +141,9 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	if me := eng.Me(); me != nil {
 		from = me.JID
 	}
+	if err := s.checkDailyLimit(ctx, sessionID); err != nil {
+		return nil, false, err
+	}
 	chat, err := engine.NormalizeChatID(in.ChatID)
 	if err != nil {
 		return nil, false, apperr.Field("chatId", err.Error())
@@ -206,6 +211,36 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			With("messageId", m.ID)
 	}
 	return m, m.Status != StatusQueued && m.Status != StatusSending, nil
+}
+
+// checkDailyLimit refuses a send past the session's pacing.dailyLimit in the
+// last 24 hours, saying when the oldest of them leaves the window.
+func (s *Service) checkDailyLimit(ctx context.Context, sessionID string) error {
+	p := s.pacing(ctx, sessionID)
+	if p.DailyLimit <= 0 {
+		return nil
+	}
+	now := time.Now()
+	n, oldest, err := s.opts.Store.OutgoingSince(ctx, sessionID, now.Add(-24*time.Hour).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("count sends: %w", err)
+	}
+	if n < p.DailyLimit {
+		return nil
+	}
+	e := apperr.New(apperr.RateLimited, "session '%s' sent its pacing.dailyLimit of %d messages in the last 24 hours",
+		sessionID, p.DailyLimit).With("dailyLimit", p.DailyLimit)
+	e.RetryAfter = time.Until(time.UnixMilli(oldest).Add(24 * time.Hour))
+	return e
+}
+
+// pacing reads the session's pacing settings (none when unset or unreadable).
+func (s *Service) pacing(ctx context.Context, sessionID string) session.Pacing {
+	sess, err := s.opts.Sessions.Get(ctx, sessionID)
+	if err != nil || sess.Config.Pacing == nil {
+		return session.Pacing{}
+	}
+	return *sess.Config.Pacing
 }
 
 // replay answers a retried request with the message it produced: never a second send.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
@@ -20,8 +21,23 @@ const (
 // work sends a session's outbox, oldest first, until ctx ends or the session is gone.
 func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}) {
 	defer s.wg.Done()
+	var next time.Time // pacing: no send before this
 	for ctx.Err() == nil {
-		wait, stop := s.step(ctx, sessionID)
+		if d := time.Until(next); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
+		wait, stop, sent := s.step(ctx, sessionID)
+		if sent {
+			if p := s.pacing(ctx, sessionID); p.MinIntervalMs > 0 || p.JitterMs > 0 {
+				next = time.Now().Add(time.Duration(p.MinIntervalMs)*time.Millisecond + jitter(p.JitterMs))
+			}
+		}
 		if stop && s.retire(sessionID, wake) {
 			return
 		}
@@ -35,6 +51,14 @@ func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}
 			t.Stop()
 		}
 	}
+}
+
+// jitter is a random duration of up to ms milliseconds.
+func jitter(ms int) time.Duration {
+	if ms <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ms)+1)) * time.Millisecond
 }
 
 // retire removes the worker unless a wake-up arrived meanwhile: Wake signals
@@ -53,58 +77,59 @@ func (s *Service) retire(sessionID string, wake chan struct{}) bool {
 }
 
 // step handles the oldest outbox message. It returns how long to wait before
-// the next step (0: at once), and stop when there is nothing left to do.
-func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop bool) {
+// the next step (0: at once), stop when there is nothing left to do, and
+// sent when a message went out.
+func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop, sent bool) {
 	m, err := s.opts.Store.NextOutgoing(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, true
+		return 0, true, false
 	}
 	if err != nil {
 		s.log.Error("read outbox", "session_id", sessionID, "err", err)
-		return time.Second, false
+		return time.Second, false, false
 	}
 	now := store.Now()
 	if m.ExpiresAt > 0 && now >= m.ExpiresAt {
 		s.fail(ctx, m, "not sent within MESSAGE_QUEUE_TTL: the session was not READY")
-		return 0, false
+		return 0, false, false
 	}
 	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
 	if err != nil {
 		if apperr.Is(err, apperr.SessionNotFound) {
-			return 0, true
+			return 0, true, false
 		}
 		// Not READY: wait to be woken (the session became READY) or for the message to expire.
-		return min(idlePoll, time.Duration(m.ExpiresAt-now)*time.Millisecond), false
+		return min(idlePoll, time.Duration(m.ExpiresAt-now)*time.Millisecond), false, false
 	}
 	m.Status, m.Attempts, m.UpdatedAt = string(StatusSending), m.Attempts+1, now
 	if err := s.opts.Store.UpdateMessage(ctx, m); err != nil {
 		s.log.Error("mark sending", "message_id", m.ID, "err", err)
-		return time.Second, false
+		return time.Second, false, false
 	}
 	out, err := s.outgoing(ctx, m)
 	if err != nil {
 		s.fail(ctx, m, "stored message unreadable: "+err.Error())
-		return 0, false
+		return 0, false, false
 	}
 	res, err := eng.Send(ctx, out)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, false // shutting down: the row stays in the outbox
+			return 0, false, false // shutting down: the row stays in the outbox
 		}
 		if errors.Is(err, engine.ErrNotConnected) {
 			m.Status = string(StatusQueued)
 			m.Attempts--
 			_ = s.opts.Store.UpdateMessage(ctx, m)
-			return time.Second, false
+			return time.Second, false, false
 		}
 		if m.Attempts >= maxAttempts || errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrUnsupported) {
 			s.fail(ctx, m, err.Error())
-			return 0, false
+			return 0, false, false
 		}
 		m.Status, m.Error = string(StatusQueued), err.Error()
 		_ = s.opts.Store.UpdateMessage(ctx, m)
 		s.log.Warn("send failed, will retry", "message_id", m.ID, "attempt", m.Attempts, "err", err)
-		return time.Duration(m.Attempts) * time.Second, false
+		return time.Duration(m.Attempts) * time.Second, false, false
 	}
 	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, res.Timestamp.UnixMilli()); err != nil {
 		s.log.Error("mark sent", "message_id", m.ID, "err", err)
@@ -113,7 +138,7 @@ func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duratio
 		s.publish(ctx, sessionID, "message.sent", view(cur))
 	}
 	s.settled(m.ID)
-	return 0, false
+	return 0, false, true
 }
 
 func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {

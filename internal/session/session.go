@@ -12,6 +12,14 @@ type Config struct {
 	AutoStart *bool       `json:"autoStart,omitempty" doc:"Start the session when it is created and on every boot (default true)."`
 	ProxyURL  *string     `json:"proxyUrl,omitempty" maxLength:"512" doc:"Proxy for this session's WhatsApp connection (http, https or socks5 URL)."`
 	Mock      *MockConfig `json:"mock,omitempty" doc:"Settings of the mock engine."`
+	Pacing    *Pacing     `json:"pacing,omitempty" doc:"Send pacing, to keep the number clear of WhatsApp's spam limits."`
+}
+
+// Pacing slows and caps a session's sends.
+type Pacing struct {
+	MinIntervalMs int `json:"minIntervalMs,omitempty" minimum:"0" maximum:"3600000" doc:"At least this long between two sends."`
+	JitterMs      int `json:"jitterMs,omitempty" minimum:"0" maximum:"3600000" doc:"Plus a random extra wait of up to this long."`
+	DailyLimit    int `json:"dailyLimit,omitempty" minimum:"0" maximum:"1000000" doc:"At most this many messages accepted in any 24 hours; 0: no cap."`
 }
 
 // MockConfig is config.mock of API.md.

@@ -195,6 +195,16 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, 
 	return out, total, classify(rows.Err())
 }
 
+// OutgoingSince counts a session's outgoing messages accepted at or after t
+// (Unix ms), failed ones aside, and returns when the oldest of them was accepted.
+func (s *Store) OutgoingSince(ctx context.Context, sessionID string, t int64) (n int, oldest int64, err error) {
+	var o sql.NullInt64
+	err = s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*), MIN(created_at) FROM messages
+		WHERE session_id = ? AND from_me = 1 AND created_at >= ? AND status <> 'failed'`),
+		sessionID, t).Scan(&n, &o)
+	return n, o.Int64, classify(err)
+}
+
 // NextOutgoing returns the oldest message of the session's outbox (queued or
 // sending), or ErrNotFound. The outbox is worked in order, one at a time per
 // session, so messages to a chat go out in the order they were accepted.
