@@ -243,3 +243,58 @@ func TestSendsNeverMissTheWorker(t *testing.T) {
 		}
 	}
 }
+
+// A message that cannot go out within MESSAGE_QUEUE_TTL fails, with the reason.
+func TestOutboxTTL(t *testing.T) {
+	e := newEnv(t, map[string]string{"MESSAGE_QUEUE_TTL": "400ms"})
+	e.do("POST", "/api/sessions", map[string]any{"id": "s", "engine": "mock",
+		"config": map[string]any{"mock": map[string]any{"pairDelayMs": 10, "sendDelayMs": 150}}})
+	e.waitStatus("s", "READY")
+	var ids []string
+	for i := range 5 {
+		r := e.do("POST", "/api/sessions/s/messages/send-text?async=true", map[string]any{"chatId": "6281234567890", "text": fmt.Sprint(i)})
+		e.expect(r, 202, "")
+		ids = append(ids, r.data()["id"].(string))
+	}
+	e.expect(e.do("POST", "/api/sessions/s/stop", nil), 200, "")
+	failed := 0
+	for _, id := range ids {
+		m := e.waitMessage("s", id, "failed", "sent", "delivered", "read")
+		if m["status"] == "failed" {
+			failed++
+			if !strings.Contains(fmt.Sprint(m["error"]), "MESSAGE_QUEUE_TTL") {
+				t.Fatalf("failed without the reason: %v", m)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no message outlived the stopped session's TTL")
+	}
+}
+
+// SQLITE_BUSY never reaches a user: 50 senders at once all get their answer.
+func TestConcurrentSenders(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createSession("s", true)
+	e.waitStatus("s", "READY")
+	var wg sync.WaitGroup
+	codes := make(chan int, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do("POST", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "6281234567890", "text": fmt.Sprint(i)})
+			codes <- r.Status
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 201 && c != 202 {
+			t.Fatalf("a concurrent sender got %d", c)
+		}
+	}
+	if n := e.do("GET", "/api/sessions/s/messages", nil).Body["pagination"].(map[string]any)["total"]; n != 50.0 {
+		t.Fatalf("%v messages stored, want 50", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwa/openwa/internal/media/local"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -37,7 +38,22 @@ func TestRetention(t *testing.T) {
 	add("old", "read", 31*24*time.Hour)
 	add("old-queued", "queued", 31*24*time.Hour)
 	add("recent", "read", 29*24*time.Hour)
-	s := New(Options{Store: st, Retention: 30 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	blobs, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		id  string
+		age time.Duration
+	}{{"med_old", 31 * 24 * time.Hour}, {"med_new", time.Hour}} {
+		key := "sessions/s/media/" + m.id
+		blobs.Put(ctx, key, []byte("x"), "")
+		if err := st.CreateMedia(ctx, &store.Media{ID: m.id, SessionID: "s", StorageKey: key, Mimetype: "image/png", Size: 1,
+			CreatedAt: now.Add(-m.age).UnixMilli()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := New(Options{Store: st, Media: blobs, Retention: 30 * 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	n, err := s.Cleanup(ctx, now)
 	if err != nil || n != 1 {
 		t.Fatalf("deleted %d, %v; want 1", n, err)
@@ -46,6 +62,13 @@ func TestRetention(t *testing.T) {
 		_, err := st.GetMessage(ctx, "s", id)
 		if (err == nil) != want {
 			t.Errorf("%s kept=%v, want %v", id, err == nil, want)
+		}
+	}
+	for id, want := range map[string]bool{"med_old": false, "med_new": true} {
+		ok, _ := blobs.Exists(ctx, "sessions/s/media/"+id)
+		_, err := st.GetMedia(ctx, "s", id)
+		if ok != want || (err == nil) != want {
+			t.Errorf("media %s: blob %v, row %v; want kept=%v", id, ok, err == nil, want)
 		}
 	}
 }
