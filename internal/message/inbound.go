@@ -140,7 +140,7 @@ func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, e
 	if row.Type == string(engine.TypeRevoked) {
 		return view(row), nil
 	}
-	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	eng, _, err := s.opts.Sessions.Ready(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,8 @@ import (
 
 // Sessions is what the message service needs of the session manager.
 type Sessions interface {
-	ReadyEngine(ctx context.Context, id string) (engine.Engine, error)
-	Get(ctx context.Context, id string) (*session.Session, error)
+	// Ready returns the engine and settings of a READY session, or SESSION_NOT_READY.
+	Ready(ctx context.Context, id string) (engine.Engine, *session.Session, error)
 }
 
 // Publisher receives the message events of API.md.
@@ -133,7 +133,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			return nil, false, fmt.Errorf("read idempotency key: %w", err)
 		}
 	}
-	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	eng, sess, err := s.opts.Sessions.Ready(ctx, sessionID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	if me := eng.Me(); me != nil {
 		from = me.JID
 	}
-	if err := s.checkDailyLimit(ctx, sessionID); err != nil {
+	if err := s.checkDailyLimit(ctx, sess); err != nil {
 		return nil, false, err
 	}
 	chat, err := engine.NormalizeChatID(in.ChatID)
@@ -215,11 +215,12 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 
 // checkDailyLimit refuses a send past the session's pacing.dailyLimit in the
 // last 24 hours, saying when the oldest of them leaves the window.
-func (s *Service) checkDailyLimit(ctx context.Context, sessionID string) error {
-	p := s.pacing(ctx, sessionID)
+func (s *Service) checkDailyLimit(ctx context.Context, sess *session.Session) error {
+	p := pacing(sess)
 	if p.DailyLimit <= 0 {
 		return nil
 	}
+	sessionID := sess.ID
 	now := time.Now()
 	n, oldest, err := s.opts.Store.OutgoingSince(ctx, sessionID, now.Add(-24*time.Hour).UnixMilli())
 	if err != nil {
@@ -234,10 +235,9 @@ func (s *Service) checkDailyLimit(ctx context.Context, sessionID string) error {
 	return e
 }
 
-// pacing reads the session's pacing settings (none when unset or unreadable).
-func (s *Service) pacing(ctx context.Context, sessionID string) session.Pacing {
-	sess, err := s.opts.Sessions.Get(ctx, sessionID)
-	if err != nil || sess.Config.Pacing == nil {
+// pacing returns the session's pacing settings (none when unset).
+func pacing(sess *session.Session) session.Pacing {
+	if sess.Config.Pacing == nil {
 		return session.Pacing{}
 	}
 	return *sess.Config.Pacing

@@ -32,11 +32,9 @@ func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}
 			t.Stop()
 			continue
 		}
-		wait, stop, sent := s.step(ctx, sessionID)
-		if sent {
-			if p := s.pacing(ctx, sessionID); p.MinIntervalMs > 0 || p.JitterMs > 0 {
-				next = time.Now().Add(time.Duration(p.MinIntervalMs)*time.Millisecond + jitter(p.JitterMs))
-			}
+		wait, stop, pause := s.step(ctx, sessionID)
+		if pause > 0 {
+			next = time.Now().Add(pause)
 		}
 		if stop && s.retire(sessionID, wake) {
 			return
@@ -77,59 +75,59 @@ func (s *Service) retire(sessionID string, wake chan struct{}) bool {
 }
 
 // step handles the oldest outbox message. It returns how long to wait before
-// the next step (0: at once), stop when there is nothing left to do, and
-// sent when a message went out.
-func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop, sent bool) {
+// the next step (0: at once), stop when there is nothing left to do, and the
+// pause pacing asks for after a message went out.
+func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop bool, pause time.Duration) {
 	m, err := s.opts.Store.NextOutgoing(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, true, false
+		return 0, true, 0
 	}
 	if err != nil {
 		s.log.Error("read outbox", "session_id", sessionID, "err", err)
-		return time.Second, false, false
+		return time.Second, false, 0
 	}
 	now := store.Now()
 	if m.ExpiresAt > 0 && now >= m.ExpiresAt {
 		s.fail(ctx, m, "not sent within MESSAGE_QUEUE_TTL: the session was not READY")
-		return 0, false, false
+		return 0, false, 0
 	}
-	eng, err := s.opts.Sessions.ReadyEngine(ctx, sessionID)
+	eng, sess, err := s.opts.Sessions.Ready(ctx, sessionID)
 	if err != nil {
 		if apperr.Is(err, apperr.SessionNotFound) {
-			return 0, true, false
+			return 0, true, 0
 		}
 		// Not READY: wait to be woken (the session became READY) or for the message to expire.
-		return min(idlePoll, time.Duration(m.ExpiresAt-now)*time.Millisecond), false, false
+		return min(idlePoll, time.Duration(m.ExpiresAt-now)*time.Millisecond), false, 0
 	}
 	m.Status, m.Attempts, m.UpdatedAt = string(StatusSending), m.Attempts+1, now
 	if err := s.opts.Store.UpdateMessage(ctx, m); err != nil {
 		s.log.Error("mark sending", "message_id", m.ID, "err", err)
-		return time.Second, false, false
+		return time.Second, false, 0
 	}
 	out, err := s.outgoing(ctx, m)
 	if err != nil {
 		s.fail(ctx, m, "stored message unreadable: "+err.Error())
-		return 0, false, false
+		return 0, false, 0
 	}
 	res, err := eng.Send(ctx, out)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, false, false // shutting down: the row stays in the outbox
+			return 0, false, 0 // shutting down: the row stays in the outbox
 		}
 		if errors.Is(err, engine.ErrNotConnected) {
 			m.Status = string(StatusQueued)
 			m.Attempts--
 			_ = s.opts.Store.UpdateMessage(ctx, m)
-			return time.Second, false, false
+			return time.Second, false, 0
 		}
 		if m.Attempts >= maxAttempts || errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrUnsupported) {
 			s.fail(ctx, m, err.Error())
-			return 0, false, false
+			return 0, false, 0
 		}
 		m.Status, m.Error = string(StatusQueued), err.Error()
 		_ = s.opts.Store.UpdateMessage(ctx, m)
 		s.log.Warn("send failed, will retry", "message_id", m.ID, "attempt", m.Attempts, "err", err)
-		return time.Duration(m.Attempts) * time.Second, false, false
+		return time.Duration(m.Attempts) * time.Second, false, 0
 	}
 	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, res.Timestamp.UnixMilli()); err != nil {
 		s.log.Error("mark sent", "message_id", m.ID, "err", err)
@@ -138,7 +136,8 @@ func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duratio
 		s.publish(ctx, sessionID, "message.sent", view(cur))
 	}
 	s.settled(m.ID)
-	return 0, false, true
+	p := pacing(sess)
+	return 0, false, time.Duration(p.MinIntervalMs)*time.Millisecond + jitter(p.JitterMs)
 }
 
 func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {

@@ -473,7 +473,7 @@ func (m *Manager) PairingCode(ctx context.Context, id, phone string) (string, er
 
 // Me returns the linked account of a READY session.
 func (m *Manager) Me(ctx context.Context, id string) (*engine.Account, error) {
-	eng, err := m.ReadyEngine(ctx, id)
+	eng, _, err := m.Ready(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -483,18 +483,18 @@ func (m *Manager) Me(ctx context.Context, id string) (*engine.Account, error) {
 	return nil, apperr.New(apperr.SessionNotReady, "session '%s' is not paired", id).With("status", StatusReady)
 }
 
-// ReadyEngine returns the engine of a READY session, or SESSION_NOT_READY.
-func (m *Manager) ReadyEngine(ctx context.Context, id string) (engine.Engine, error) {
+// Ready returns the engine and the session of a READY session, or SESSION_NOT_READY.
+func (m *Manager) Ready(ctx context.Context, id string) (engine.Engine, *Session, error) {
 	row, err := m.row(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rt := m.runtimeOf(id)
 	if rt == nil || Status(row.Status) != StatusReady {
-		return nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", id, row.Status).
+		return nil, nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", id, row.Status).
 			With("status", row.Status)
 	}
-	return rt.eng, nil
+	return rt.eng, view(row), nil
 }
 
 // Engine returns the engine of a started session (any status), or SESSION_NOT_READY.

@@ -47,7 +47,9 @@ type authState struct {
 	Ledger   engine.MockLedger `json:"ledger"`
 }
 
-const ledgerMax = 10_000
+// ledgerMax bounds the ledger: it is rewritten on every send, and recovery after
+// a crash needs only the last few ids (a session sends one message at a time).
+const ledgerMax = 100
 
 // Engine is one mock WhatsApp connection.
 type Engine struct {
