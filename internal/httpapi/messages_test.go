@@ -56,7 +56,7 @@ func TestSendText(t *testing.T) {
 			body  map[string]any
 			typ   string
 		}{
-			{"send-text", map[string]any{"chatId": "6281234567890", "text": "re", "replyTo": id}, "text"},
+			{"send-text", map[string]any{"chatId": "6281234567890", "text": "re", "replyTo": id, "mentions": []string{"+1 555 000 0001"}}, "text"},
 			{"send-reaction", map[string]any{"chatId": "6281234567890", "messageId": id, "emoji": "👍"}, "reaction"},
 			{"send-location", map[string]any{"chatId": "6281234567890", "latitude": -6.2, "longitude": 106.8, "name": "Jakarta"}, "location"},
 			{"send-contact", map[string]any{"chatId": "6281234567890", "contacts": []map[string]any{{"name": "Alice", "phone": "+1 555 000 0001"}}}, "contact"},
@@ -66,6 +66,12 @@ func TestSendText(t *testing.T) {
 			e.expect(r, 201, "")
 			if r.data()["type"] != c.typ {
 				t.Errorf("%s: %v", c.route, r.data())
+			}
+			if m, ok := r.data()["mentions"].([]any); ok && (len(m) != 1 || m[0] != "15550000001@s.whatsapp.net") {
+				t.Errorf("mentions not canonical: %v", m)
+			}
+			if c.body["replyTo"] != nil && r.data()["replyTo"] == nil {
+				t.Errorf("replyTo lost: %v", r.data())
 			}
 		}
 	})
@@ -132,6 +138,7 @@ func TestSendErrors(t *testing.T) {
 		{"reply to unknown", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "6281234567890", "text": "x", "replyTo": "msg_000000000000000000000000"}, 400, "VALIDATION_ERROR"},
 		{"latitude out of range", "/api/sessions/s/messages/send-location", map[string]any{"chatId": "6281234567890", "latitude": 91, "longitude": 0}, 400, "VALIDATION_ERROR"},
 		{"contact without phone", "/api/sessions/s/messages/send-contact", map[string]any{"chatId": "6281234567890", "contacts": []map[string]any{{"name": "A", "phone": "call me"}}}, 400, "VALIDATION_ERROR"},
+		{"bad mention", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "6281234567890", "text": "x", "mentions": []string{"bob"}}, 400, "VALIDATION_ERROR"},
 		{"poll with one option", "/api/sessions/s/messages/send-poll", map[string]any{"chatId": "6281234567890", "name": "q", "options": []string{"a"}}, 400, "VALIDATION_ERROR"},
 		{"bad message id", "/api/sessions/s/messages/xyz", nil, 400, "VALIDATION_ERROR"},
 		{"unknown message", "/api/sessions/s/messages/msg_000000000000000000000000", nil, 404, "MESSAGE_NOT_FOUND"},

@@ -149,6 +149,13 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 		return nil, false, apperr.Field("chatId", err.Error())
 	}
 	in.Out.ChatID = chat
+	for i, m := range in.Out.Mentions {
+		jid, err := engine.NormalizeChatID(m)
+		if err != nil || engine.IsGroup(jid) {
+			return nil, false, apperr.Field("mentions", "each mention: a phone number or user JID")
+		}
+		in.Out.Mentions[i] = jid
+	}
 	if in.Out.ReplyTo, err = s.waID(ctx, sessionID, in.Out.ReplyTo); err != nil {
 		return nil, false, apperr.Field("replyTo", "no such message in this session")
 	}
