@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
@@ -44,10 +43,7 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 		if _, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil {
 			return // redelivered: stored already, media included
 		}
-		mt := sniff(in.Media.Data, in.Type)
-		if declared := cleanMimetype(in.Media.Mimetype); declared != "" && slices.Contains(generic, mt) {
-			mt = declared
-		}
+		mt := documentType(sniff(in.Media.Data, in.Type), in.Media.Mimetype, in.Media.Filename)
 		m, err := s.storeMedia(ctx, sessionID, in.Media.Data, mt, in.Media.Filename)
 		if err != nil {
 			// The message is kept without its bytes rather than lost.

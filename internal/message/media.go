@@ -70,10 +70,28 @@ func (s *Service) ingest(ctx context.Context, sessionID string, typ engine.Messa
 			return nil, apperr.New(apperr.UnsupportedMedia, "%s is not a supported %s type; send one of %s",
 				mt, typ, strings.Join(allowed, ", ")).With("mimetype", mt)
 		}
-	} else if declared := cleanMimetype(in.Mimetype); declared != "" && slices.Contains(generic, mt) {
-		mt = declared
+	} else {
+		mt = documentType(mt, in.Mimetype, in.Filename)
 	}
 	return s.storeMedia(ctx, sessionID, data, mt, in.Filename)
+}
+
+// documentType picks a document's type: the sniffed one when the bytes say
+// something specific, else what the client declared, else what the file
+// name's extension says, else the sniffed generic type.
+func documentType(sniffed, declared, filename string) string {
+	if !slices.Contains(generic, sniffed) {
+		return sniffed
+	}
+	if d := cleanMimetype(declared); d != "" && d != "application/octet-stream" {
+		return d
+	}
+	if ext := path.Ext(filename); ext != "" {
+		if t := cleanMimetype(mime.TypeByExtension(ext)); t != "" {
+			return t
+		}
+	}
+	return sniffed
 }
 
 func cleanMimetype(s string) string {
