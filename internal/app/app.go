@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/openwa/openwa/internal/auth"
@@ -19,12 +20,17 @@ import (
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/mock"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/httpapi"
 	"github.com/openwa/openwa/internal/media/local"
 	"github.com/openwa/openwa/internal/message"
+	"github.com/openwa/openwa/internal/metrics"
 	"github.com/openwa/openwa/internal/netguard"
+	"github.com/openwa/openwa/internal/realtime"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
+	"github.com/openwa/openwa/internal/webhook"
+	"golang.org/x/sync/errgroup"
 )
 
 // Version is OpenWA's version, set at build time with -ldflags "-X ...app.Version=v1.2.3".
@@ -83,6 +89,9 @@ type App struct {
 	Handler  http.Handler
 	Sessions *session.Manager
 	Messages *message.Service
+	Webhooks *webhook.Service
+	Events   *event.Log
+	Hub      *realtime.Hub
 	Store    *store.Store
 	log      *slog.Logger
 
@@ -131,20 +140,44 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
 		return fail(err)
 	}
-	events := logPublisher{log: log.With("component", "events")}
-	obs := &observer{events: events}
+	obs := &observer{}
 	sessions := session.NewManager(session.Options{
 		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
 		Observer: obs, Logger: log,
 	})
-	messages := message.New(message.Options{Store: st, Sessions: sessions, Publisher: events,
+	messages := message.New(message.Options{Store: st, Sessions: sessions,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
 		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log,
 		Media: blobs, Fetcher: netguard.Client(mediaFetchTimeout, cfg.MediaAllowPrivate),
 		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
+	hub := realtime.NewHub()
+	var m *metrics.Metrics
+	hooks, err := webhook.New(webhook.Options{Store: st, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
+		EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log,
+		Observe: func(outcome string, d time.Duration) { m.ObserveDelivery(outcome, d) }})
+	if err != nil {
+		return fail(err)
+	}
+	m = metrics.New(metrics.Sources{
+		MessagesByStatus:  st.CountMessagesByStatus,
+		SessionsByStatus:  st.CountSessionsByStatus,
+		PendingDeliveries: func(ctx context.Context) (int, error) { return st.CountDeliveries(ctx, "pending") },
+		EngineEvents:      sessions.QueueDepth,
+		RealtimeClients:   hub.Count,
+	})
+	// Every committed event goes to the real-time clients and the webhook
+	// workers; a session that changed status may have an outbox to send.
+	st.SetOnCommit(func(evs []*store.Event) {
+		hub.Publish(evs)
+		hooks.Committed(evs)
+		messages.Committed(evs)
+	})
+	events := event.NewLog(st, time.Duration(cfg.EventRetentionDays)*24*time.Hour, log)
+	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins)}
 	api := httpapi.New(httpapi.Options{
 		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log,
+		Webhooks: hooks, Events: events, Realtime: rt, Metrics: m,
 		Health: map[string]httpapi.Checker{
 			"database": st.Ping,
 			"cache":    c.Ping,
@@ -165,25 +198,32 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			return nil
 		},
 	})
-	return &App{Handler: api, Sessions: sessions, Messages: messages, Store: st, log: log}, nil
+	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Hub: hub,
+		Store: st, log: log}, nil
 }
 
-// Start restores the sessions and starts the background workers (the outbox).
+// Start starts the background workers (outbox, webhook deliveries, event
+// retention) and restores the sessions.
 func (a *App) Start(ctx context.Context) error {
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(wctx)
+	g.Go(func() error { return a.Messages.Run(gctx) })
+	g.Go(func() error { return a.Webhooks.Run(gctx) })
+	g.Go(func() error { return a.Events.Run(gctx) })
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {
 		defer close(a.done)
-		if err := a.Messages.Run(wctx); err != nil {
-			a.log.Error("message workers", "err", err)
+		if err := g.Wait(); err != nil {
+			a.log.Error("background workers", "err", err)
 		}
 	}()
 	return a.Sessions.Restore(ctx)
 }
 
-// Close stops the workers, then every session (they start again on the next
-// boot), and closes the store.
+// Close ends the real-time streams, stops the workers, then every session
+// (they start again on the next boot), and closes the store.
 func (a *App) Close(ctx context.Context) error {
+	a.Hub.Close()
 	if a.stop != nil {
 		a.stop()
 		<-a.done
@@ -213,6 +253,7 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(a.Hub.Close) // streams end, so that Shutdown does not wait for them
 	if err := a.Start(ctx); err != nil {
 		ln.Close()
 		a.Close(context.Background())
@@ -270,24 +311,23 @@ func checkDatabaseKind(ctx context.Context, st *store.Store, log *slog.Logger) e
 // mediaFetchTimeout bounds the download of a media URL.
 const mediaFetchTimeout = 60 * time.Second
 
-// logPublisher reports events to the log until the event log exists.
-type logPublisher struct{ log *slog.Logger }
-
-func (p logPublisher) Publish(ctx context.Context, sessionID, name string, data any) {
-	p.log.Debug("event", "session_id", sessionID, "event", name)
-}
-
-// observer hands the session manager's events to the services that own them.
-type observer struct {
-	events   logPublisher
-	messages *message.Service
-}
-
-func (o *observer) SessionEvent(ctx context.Context, sessionID, name string, data any) {
-	o.events.Publish(ctx, sessionID, name, data)
-	o.messages.SessionEvent(ctx, sessionID, name, data)
-}
+// observer hands the engine events the session manager does not own to the message service.
+type observer struct{ messages *message.Service }
 
 func (o *observer) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
 	o.messages.EngineEvent(ctx, sessionID, ev)
+}
+
+// originPatterns turns CORS_ORIGINS into the host patterns the WebSocket
+// Origin check takes ("*" allows any).
+func originPatterns(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			out = append(out, u.Host)
+		} else {
+			out = append(out, o)
+		}
+	}
+	return out
 }

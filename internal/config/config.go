@@ -69,6 +69,7 @@ type Config struct {
 	SendWait             time.Duration
 	MessageQueueTTL      time.Duration
 	MessageRetentionDays int
+	EventRetentionDays   int
 	MaxUploadMB          int
 	WebhookTimeout       time.Duration
 	WebhookAllowPrivate  bool
@@ -102,7 +103,7 @@ var defaults = map[string]string{
 	"STORAGE_S3_FORCE_PATH_STYLE": "false",
 	"CACHE_TYPE":                  "memory", "CACHE_TTL": "300", "CACHE_MAX": "1000",
 	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false",
-	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "MAX_UPLOAD_MB": "64",
+	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "EVENT_RETENTION_DAYS": "7", "MAX_UPLOAD_MB": "64",
 	"WEBHOOK_TIMEOUT_MS": "10000", "WEBHOOK_ALLOW_PRIVATE": "false", "METRICS_API_KEY_REQUIRED": "false",
 	"MEDIA_ALLOW_PRIVATE": "false",
 }
@@ -216,6 +217,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.SendWait = time.Duration(r.intRange("SEND_WAIT_MS", 0, 300_000)) * time.Millisecond
 	c.MessageQueueTTL = r.duration("MESSAGE_QUEUE_TTL")
 	c.MessageRetentionDays = r.intRange("MESSAGE_RETENTION_DAYS", 0, 36_500)
+	c.EventRetentionDays = r.intRange("EVENT_RETENTION_DAYS", 0, 36_500)
 	c.MaxUploadMB = r.intRange("MAX_UPLOAD_MB", 1, 2048)
 	c.WebhookTimeout = time.Duration(r.intRange("WEBHOOK_TIMEOUT_MS", 100, 300_000)) * time.Millisecond
 	c.WebhookAllowPrivate = r.boolean("WEBHOOK_ALLOW_PRIVATE")

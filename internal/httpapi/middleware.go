@@ -98,6 +98,13 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				}
 			}
 			s.logRequest(r, rec.status, info)
+			if s.opts.Metrics != nil {
+				route := r.Pattern
+				if route == "" || route == "/" {
+					route = "unmatched"
+				}
+				s.opts.Metrics.ObserveRequest(r.Method, route, rec.status)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -144,7 +151,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// presentedKey reads the key from X-API-Key or Authorization: Bearer.
+// presentedKey reads the key from X-API-Key or Authorization: Bearer; for
+// the streams browsers open (WebSocket, EventSource), which cannot set
+// headers, also from ?apiKey=.
 func presentedKey(r *http.Request) string {
 	if k := r.Header.Get("X-API-Key"); k != "" {
 		return strings.TrimSpace(k)
@@ -152,19 +161,23 @@ func presentedKey(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
+	if r.URL.Path == "/ws" || r.URL.Path == "/api/events/stream" {
+		return r.URL.Query().Get("apiKey")
+	}
 	return ""
 }
 
 // protected reports whether a path needs an API key.
-func protected(path string) bool {
-	return strings.HasPrefix(path, "/api/") || path == "/api" || path == "/ws"
+func (s *Server) protected(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/api" || path == "/ws" ||
+		(path == "/metrics" && s.opts.Config.MetricsAPIKeyRequired)
 }
 
 // authenticate resolves the key, applies the per-key rate limit and audits
 // mutating calls. Public paths pass through.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !protected(r.URL.Path) {
+		if !s.protected(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

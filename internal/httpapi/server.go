@@ -19,8 +19,12 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/message"
+	"github.com/openwa/openwa/internal/metrics"
+	"github.com/openwa/openwa/internal/realtime"
 	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/webhook"
 )
 
 // Checker reports the health of one backing component.
@@ -33,6 +37,10 @@ type Options struct {
 	Sessions *session.Manager
 	Auth     *auth.Service
 	Messages *message.Service
+	Webhooks *webhook.Service
+	Events   *event.Log
+	Realtime *realtime.Server
+	Metrics  *metrics.Metrics
 	// Health checks by component name: database, cache, storage, queue.
 	Health map[string]Checker
 	// Ready reports whether the database is reachable and migrated.
@@ -82,7 +90,11 @@ func New(opts Options) *Server {
 	s.keyRoutes()
 	s.messageRoutes()
 	s.mediaRoutes()
+	s.webhookRoutes()
+	s.eventRoutes()
 
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.Handle("GET /metrics", opts.Metrics.Handler())
 	mux.Handle("GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

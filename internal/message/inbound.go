@@ -8,6 +8,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -29,10 +30,13 @@ func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.E
 	}
 }
 
-// SessionEvent wakes the session's worker when it becomes READY.
-func (s *Service) SessionEvent(ctx context.Context, sessionID, name string, data any) {
-	if name == "session.status" {
-		s.Wake(sessionID)
+// Committed wakes the worker of every session whose status changed: one that
+// became READY may have an outbox waiting.
+func (s *Service) Committed(evs []*store.Event) {
+	for _, ev := range evs {
+		if ev.Name == event.SessionStatus {
+			s.Wake(ev.SessionID)
+		}
 	}
 }
 
@@ -60,32 +64,29 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	if in.FromMe {
 		row.Status = string(StatusSent)
 	}
-	switch err := s.opts.Store.SaveInbound(ctx, row); {
+	switch err := s.opts.Store.SaveInbound(ctx, row, event.New(event.MessageReceived, sessionID, view(row))); {
 	case errors.Is(err, store.ErrDuplicate):
 		return // WhatsApp redelivered a message already stored
 	case err != nil:
 		s.log.Error("store inbound message", "session_id", sessionID, "err", err)
 		return
 	}
-	s.publish(ctx, sessionID, "message.received", view(row))
 }
 
 func (s *Service) ack(ctx context.Context, sessionID, chatID, waID string, to Status) {
-	before, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to))
-	if err != nil {
-		return // unknown message, or an ack that would move it backwards
-	}
-	s.publish(ctx, sessionID, "message.ack", AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
-		Status: to, PreviousStatus: Status(before.Status)})
+	// An unknown message, or an ack that would move one backwards, changes nothing.
+	_, _ = s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
+		return event.New(event.MessageAck, sessionID, AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
+			Status: to, PreviousStatus: Status(before.Status)})
+	})
 }
 
 func (s *Service) markRevoked(ctx context.Context, m *store.Message) {
 	m.Type, m.UpdatedAt = string(engine.TypeRevoked), store.Now()
-	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type); err != nil {
+	ev := event.New(event.MessageRevoked, m.SessionID, RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID})
+	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type, ev); err != nil {
 		s.log.Error("mark revoked", "message_id", m.ID, "err", err)
-		return
 	}
-	s.publish(ctx, m.SessionID, "message.revoked", RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID})
 }
 
 // ListFilter narrows List.

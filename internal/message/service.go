@@ -27,16 +27,10 @@ type Sessions interface {
 	Ready(ctx context.Context, id string) (engine.Engine, *session.Session, error)
 }
 
-// Publisher receives the message events of API.md.
-type Publisher interface {
-	Publish(ctx context.Context, sessionID, name string, data any)
-}
-
 // Options configure the service.
 type Options struct {
 	Store     *store.Store
 	Sessions  Sessions
-	Publisher Publisher
 	SendWait  time.Duration // SEND_WAIT_MS
 	QueueTTL  time.Duration // MESSAGE_QUEUE_TTL
 	Retention time.Duration // MESSAGE_RETENTION_DAYS; 0 keeps messages forever

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -129,11 +130,12 @@ func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duratio
 		s.log.Warn("send failed, will retry", "message_id", m.ID, "attempt", m.Attempts, "err", err)
 		return time.Duration(m.Attempts) * time.Second, false, 0
 	}
-	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, res.Timestamp.UnixMilli()); err != nil {
+	sent := *m
+	sent.Status, sent.WAMessageID, sent.Timestamp, sent.Error, sent.UpdatedAt =
+		string(StatusSent), res.WAMessageID, res.Timestamp.UnixMilli(), "", store.Now()
+	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, sent.Timestamp,
+		event.New(event.MessageSent, sessionID, view(&sent))); err != nil {
 		s.log.Error("mark sent", "message_id", m.ID, "err", err)
-	}
-	if cur, err := s.opts.Store.GetMessage(ctx, sessionID, m.ID); err == nil {
-		s.publish(ctx, sessionID, "message.sent", view(cur))
 	}
 	s.settled(m.ID)
 	p := pacing(sess)
@@ -142,12 +144,11 @@ func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duratio
 
 func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {
 	m.Status, m.Error, m.UpdatedAt = string(StatusFailed), reason, store.Now()
-	if err := s.opts.Store.UpdateMessage(ctx, m); err != nil {
+	if err := s.opts.Store.UpdateMessage(ctx, m, event.New(event.MessageFailed, m.SessionID, view(m))); err != nil {
 		s.log.Error("mark failed", "message_id", m.ID, "err", err)
 		return
 	}
 	s.log.Warn("message failed", "session_id", m.SessionID, "message_id", m.ID, "reason", reason)
-	s.publish(ctx, m.SessionID, "message.failed", view(m))
 	s.settled(m.ID)
 }
 
@@ -168,12 +169,6 @@ func (s *Service) outgoing(ctx context.Context, m *store.Message) (*engine.Outgo
 		out.Media = md
 	}
 	return out, nil
-}
-
-func (s *Service) publish(ctx context.Context, sessionID, name string, data any) {
-	if s.opts.Publisher != nil {
-		s.opts.Publisher.Publish(ctx, sessionID, name, data)
-	}
 }
 
 // retention deletes messages older than MESSAGE_RETENTION_DAYS once an hour

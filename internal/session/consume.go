@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -54,12 +55,8 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 			m.log.Warn("cache QR code", "session_id", id, "err", err)
 		}
 		to, reason = StatusQRReady, "qr"
-		if err := m.setStatus(ctx, row, to, reason, nil); err != nil {
+		if err := m.setStatus(ctx, row, to, reason, nil, event.New(event.SessionQR, id, qr)); err != nil {
 			m.log.Warn("engine event ignored", "session_id", id, "event", to, "err", err)
-			return
-		}
-		if m.opts.Observer != nil {
-			m.opts.Observer.SessionEvent(ctx, id, "session.qr", qr)
 		}
 		return
 	case engine.Paired:

@@ -15,14 +15,13 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
-// Observer receives what happens to sessions: status changes and QR codes as
-// the events of API.md (session.status, session.qr), and every other engine
-// event (messages, acks, revokes, group changes) for the services that own them.
+// Observer receives the engine events the session manager does not own
+// (messages, acks, revokes, group changes), for the services that do.
 type Observer interface {
-	SessionEvent(ctx context.Context, sessionID, name string, data any)
 	EngineEvent(ctx context.Context, sessionID string, ev engine.Event)
 }
 
@@ -591,8 +590,9 @@ func (m *Manager) Close(ctx context.Context) {
 }
 
 // setStatus moves row to status `to` if the state machine allows it, applies
-// mutate, stores the row and reports session.status. The session lock is held.
-func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session)) error {
+// mutate, and stores the row with its session.status event (and any extra
+// events) in one transaction. The session lock is held.
+func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session), extra ...*store.Event) error {
 	from := Status(row.Status)
 	if !from.CanBecome(to) {
 		return fmt.Errorf("session %s: illegal transition %s → %s", row.ID, from, to)
@@ -602,14 +602,15 @@ func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, 
 		mutate(row)
 	}
 	row.UpdatedAt = store.Now()
-	if err := m.opts.Store.UpdateSession(ctx, row); err != nil {
+	var evs []*store.Event
+	if from != to {
+		evs = append(evs, event.New(event.SessionStatus, row.ID, StatusChange{Status: to, PreviousStatus: from, Reason: reason}))
+	}
+	if err := m.opts.Store.UpdateSession(ctx, row, append(evs, extra...)...); err != nil {
 		return fmt.Errorf("store session %s: %w", row.ID, err)
 	}
 	if from != to {
 		m.log.Info("session status", "session_id", row.ID, "from", from, "to", to, "reason", reason)
-		if m.opts.Observer != nil {
-			m.opts.Observer.SessionEvent(ctx, row.ID, "session.status", StatusChange{Status: to, PreviousStatus: from, Reason: reason})
-		}
 	}
 	return nil
 }

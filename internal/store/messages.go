@@ -117,10 +117,11 @@ func (s *Store) IdempotentMessage(ctx context.Context, sessionID, key string) (*
 // ErrDuplicate means the row exists already; the existing one is returned with it.
 var ErrDuplicate = errors.New("duplicate")
 
-// SaveInbound stores a message seen by the engine; a message already stored
-// (same session and WhatsApp id) is left as it is and ErrDuplicate returned.
-func (s *Store) SaveInbound(ctx context.Context, m *Message) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error { return insertMessage(ctx, s, tx, m) })
+// SaveInbound stores a message seen by the engine, with its events; a message
+// already stored (same session and WhatsApp id) is left as it is and
+// ErrDuplicate returned.
+func (s *Store) SaveInbound(ctx context.Context, m *Message, evs ...*Event) error {
+	err := s.txEvents(ctx, &evs, func(tx *sql.Tx) error { return insertMessage(ctx, s, tx, m) })
 	if errors.Is(err, ErrConflict) {
 		return ErrDuplicate
 	}
@@ -231,19 +232,24 @@ func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// UpdateMessage writes the mutable columns of m: the WhatsApp id, status, error, attempts and timestamp.
-func (s *Store) UpdateMessage(ctx context.Context, m *Message) error {
-	res, err := s.exec(ctx, `UPDATE messages SET wa_message_id = ?, status = ?, error = ?, attempts = ?, content = ?,
-		timestamp = ?, updated_at = ? WHERE id = ?`, nullStr(m.WAMessageID), m.Status, nullStr(m.Error), m.Attempts,
-		string(m.Content), m.Timestamp, m.UpdatedAt, m.ID)
-	return mustAffect(res, err)
+// UpdateMessage writes the mutable columns of m (the WhatsApp id, status,
+// error, attempts and timestamp) and the events, in one transaction.
+func (s *Store) UpdateMessage(ctx context.Context, m *Message, evs ...*Event) error {
+	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET wa_message_id = ?, status = ?, error = ?, attempts = ?,
+			content = ?, timestamp = ?, updated_at = ? WHERE id = ?`), nullStr(m.WAMessageID), m.Status, nullStr(m.Error),
+			m.Attempts, string(m.Content), m.Timestamp, m.UpdatedAt, m.ID)
+		return mustAffect(res, err)
+	})
 }
 
 // AdvanceStatus moves a message found by WhatsApp id to status, but only
-// forward (from one of the given earlier statuses). It returns the row before the change.
-func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status string, from []string) (*Message, error) {
+// forward (from one of the given earlier statuses), and writes the event
+// event makes of the row before the change. It returns that row.
+func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status string, from []string, event func(*Message) *Event) (*Message, error) {
 	var before *Message
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
+	var evs []*Event
+	err := s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		m, err := scanMessage(tx.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages
 			WHERE session_id = ? AND wa_message_id = ?`), sessionID, waID))
 		if err != nil {
@@ -257,6 +263,9 @@ func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status strin
 			return ErrConflict
 		}
 		before = m
+		if event != nil {
+			evs = append(evs, event(m))
+		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE messages SET status = ?, updated_at = ? WHERE id = ?`), status, Now(), m.ID)
 		return err
 	})
@@ -279,14 +288,37 @@ func (s *Store) DeleteMessagesBefore(ctx context.Context, t int64) (int64, error
 
 // MarkSent records a completed send. The status moves to sent only from
 // sending: an ack that arrived first (delivered, read) is not undone.
-func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64) error {
-	res, err := s.exec(ctx, `UPDATE messages SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
-		wa_message_id = ?, timestamp = ?, error = NULL, updated_at = ? WHERE id = ?`, waID, timestamp, Now(), id)
-	return mustAffect(res, err)
+func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64, evs ...*Event) error {
+	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+			wa_message_id = ?, timestamp = ?, error = NULL, updated_at = ? WHERE id = ?`), waID, timestamp, Now(), id)
+		return mustAffect(res, err)
+	})
 }
 
 // UpdateMessageType changes a message's type (to revoked).
-func (s *Store) UpdateMessageType(ctx context.Context, id, typ string) error {
-	res, err := s.exec(ctx, `UPDATE messages SET type = ?, updated_at = ? WHERE id = ?`, typ, Now(), id)
-	return mustAffect(res, err)
+func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*Event) error {
+	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET type = ?, updated_at = ? WHERE id = ?`), typ, Now(), id)
+		return mustAffect(res, err)
+	})
+}
+
+// CountMessagesByStatus counts messages per status (for metrics).
+func (s *Store) CountMessagesByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }

@@ -126,12 +126,16 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 // UpdateSession writes the mutable columns of sess but its auth state: that
 // belongs to the engine, which writes it with SetSessionAuth at any time, and
 // a row read earlier must not put an older one back.
-func (s *Store) UpdateSession(ctx context.Context, sess *Session) error {
-	res, err := s.exec(ctx, `UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?, last_error = ?,
-		config = ?, started = ?, updated_at = ? WHERE id = ?`,
-		sess.Name, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName), nullStr(sess.LastError),
-		sess.Config, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
-	return mustAffect(res, err)
+//
+// The events are written in the same transaction.
+func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*Event) error {
+	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?,
+			last_error = ?, config = ?, started = ?, updated_at = ? WHERE id = ?`),
+			sess.Name, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName), nullStr(sess.LastError),
+			sess.Config, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
+		return mustAffect(res, err)
+	})
 }
 
 // DeleteSession removes a session and, by foreign keys, everything stored under it.

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -32,9 +35,11 @@ var migrationFS embed.FS
 // BEGIN IMMEDIATE and a busy_timeout means SQLITE_BUSY never reaches a caller);
 // reads use a separate pool, which WAL lets run beside the writer.
 type Store struct {
-	dialect string
-	w       *sql.DB // writes and transactions
-	r       *sql.DB // reads
+	dialect  string
+	w        *sql.DB // writes and transactions
+	r        *sql.DB // reads
+	onCommit func([]*Event)
+	commitMu sync.Mutex // see txEvents
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path.
@@ -226,6 +231,13 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err
+}
+
+// NewID returns prefix + 24 random hex digits.
+func NewID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
 }
 
 // Now is the current time in Unix milliseconds, the store's time unit.

@@ -1,0 +1,123 @@
+// Package event is OpenWA's event model (API.md, "Events"): one shape for the
+// event log, webhooks, Server-Sent Events and the WebSocket. Events are rows
+// of the store's event log, written in the transaction of the state change
+// that caused them; fan-out starts from the commit.
+package event
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Names of the events.
+const (
+	MessageReceived = "message.received"
+	MessageSent     = "message.sent"
+	MessageAck      = "message.ack"
+	MessageRevoked  = "message.revoked"
+	MessageFailed   = "message.failed"
+	SessionStatus   = "session.status"
+	SessionQR       = "session.qr"
+	GroupUpdated    = "group.updated"
+	WebhookTest     = "webhook.test"
+)
+
+// Names lists every event name.
+var Names = []string{MessageReceived, MessageSent, MessageAck, MessageRevoked, MessageFailed,
+	SessionStatus, SessionQR, GroupUpdated, WebhookTest}
+
+// New makes an event row; its seq is set when the store writes it.
+func New(name, sessionID string, data any) *store.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		b = []byte("{}")
+	}
+	now := time.Now()
+	r := make([]byte, 8)
+	_, _ = rand.Read(r)
+	// Time first, so ids sort by creation like the seq does.
+	return &store.Event{ID: fmt.Sprintf("evt_%012x%s", now.UnixMilli(), hex.EncodeToString(r)), Name: name,
+		SessionID: sessionID, Data: b, CreatedAt: now.UnixMilli()}
+}
+
+// Event is the event object of API.md.
+type Event struct {
+	ID        string          `json:"id"`
+	Seq       int64           `json:"seq"`
+	Event     string          `json:"event"`
+	Timestamp time.Time       `json:"timestamp"`
+	SessionID *string         `json:"sessionId"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// View is the public shape of a stored event.
+func View(e *store.Event) Event {
+	v := Event{ID: e.ID, Seq: e.Seq, Event: e.Name, Timestamp: store.Time(e.CreatedAt), Data: e.Data}
+	if e.SessionID != "" {
+		s := e.SessionID
+		v.SessionID = &s
+	}
+	return v
+}
+
+// Log reads the event log and keeps it to EVENT_RETENTION_DAYS.
+type Log struct {
+	st        *store.Store
+	retention time.Duration
+	log       *slog.Logger
+}
+
+// NewLog returns the event log service.
+func NewLog(st *store.Store, retention time.Duration, log *slog.Logger) *Log {
+	return &Log{st: st, retention: retention, log: log.With("component", "event")}
+}
+
+// Filter narrows List.
+type Filter = store.EventFilter
+
+// List returns events after f.After, oldest first.
+func (l *Log) List(ctx context.Context, f Filter) ([]Event, error) {
+	rows, err := l.st.ListEvents(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = View(r)
+	}
+	return out, nil
+}
+
+// Run deletes events older than the retention period every hour until ctx ends.
+func (l *Log) Run(ctx context.Context) error {
+	if l.retention <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := l.Cleanup(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			l.log.Error("event retention", "err", err)
+		} else if n > 0 {
+			l.log.Info("old events deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Cleanup deletes the events older than the retention period before now.
+func (l *Log) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+	return l.st.DeleteEventsBefore(ctx, now.Add(-l.retention).UnixMilli())
+}

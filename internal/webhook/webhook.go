@@ -1,0 +1,406 @@
+// Package webhook is the seed's Webhook Manager, made durable: webhook CRUD,
+// Standard Webhooks signing, and delivery of the delivery rows the event log
+// writes with each event (one per event and webhook), with retries, backoff
+// and jitter, through an SSRF-safe client. A slow or dead receiver only holds
+// its own worker.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/netguard"
+	"github.com/openwa/openwa/internal/store"
+)
+
+// Limits of a webhook.
+const (
+	DefaultRetryCount = 3
+	MaxRetryCount     = 10
+	maxHeaders        = 20
+)
+
+// Webhook is the webhook object of API.md. Secret is set only in the response that creates it.
+type Webhook struct {
+	ID         string            `json:"id"`
+	SessionID  *string           `json:"sessionId" doc:"null for a global webhook (events of every session)."`
+	URL        string            `json:"url"`
+	Events     []string          `json:"events"`
+	Headers    map[string]string `json:"headers"`
+	Active     bool              `json:"active"`
+	RetryCount int               `json:"retryCount"`
+	Secret     string            `json:"secret,omitempty" doc:"Shown only when the webhook is created."`
+	CreatedAt  time.Time         `json:"createdAt"`
+	UpdatedAt  time.Time         `json:"updatedAt"`
+}
+
+// Delivery is one (event, webhook) delivery and its latest attempt.
+type Delivery struct {
+	ID             string     `json:"id"`
+	WebhookID      string     `json:"webhookId"`
+	EventID        string     `json:"eventId"`
+	Event          string     `json:"event"`
+	Seq            int64      `json:"seq"`
+	Status         string     `json:"status" enum:"pending,delivered,failed"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due, while pending."`
+	LastStatusCode *int       `json:"lastStatusCode"`
+	LastError      *string    `json:"lastError"`
+	LastAttemptAt  *time.Time `json:"lastAttemptAt"`
+	DurationMs     int64      `json:"durationMs" doc:"Duration of the last attempt."`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+}
+
+func deliveryView(d *store.Delivery) *Delivery {
+	v := &Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName, Seq: d.EventSeq,
+		Status: d.Status, Attempts: d.Attempts, DurationMs: d.DurationMs,
+		CreatedAt: store.Time(d.CreatedAt), UpdatedAt: store.Time(d.UpdatedAt)}
+	if d.Status == "pending" {
+		t := store.Time(d.NextAttemptAt)
+		v.NextAttemptAt = &t
+	}
+	if d.LastStatus != 0 {
+		c := d.LastStatus
+		v.LastStatusCode = &c
+	}
+	if d.LastError != "" {
+		e := d.LastError
+		v.LastError = &e
+	}
+	if d.LastAttemptAt != 0 {
+		t := store.Time(d.LastAttemptAt)
+		v.LastAttemptAt = &t
+	}
+	return v
+}
+
+// Options configure the service.
+type Options struct {
+	Store         *store.Store
+	Timeout       time.Duration // WEBHOOK_TIMEOUT_MS
+	AllowPrivate  bool          // WEBHOOK_ALLOW_PRIVATE
+	EncryptionKey string        // ENCRYPTION_KEY; "" stores secrets as they are
+	UserAgent     string
+	Logger        *slog.Logger
+	// Observe, if set, is told each attempt's outcome (delivered, retry,
+	// failed) and duration, for metrics.
+	Observe func(outcome string, d time.Duration)
+	// Resolver looks up webhook hosts at creation; nil: the system resolver.
+	Resolver interface {
+		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	}
+}
+
+// Service manages webhooks and delivers to them.
+type Service struct {
+	opts   Options
+	log    *slog.Logger
+	seal   *sealer
+	client *http.Client
+
+	mu      sync.Mutex
+	ctx     context.Context          // set by Run; workers live as long as it
+	workers map[string]chan struct{} // webhook → wake-up signal of its worker
+	locks   map[string]*sync.Mutex   // webhook → one attempt at a time
+	wg      sync.WaitGroup
+}
+
+// New returns the service; Run starts delivering.
+func New(opts Options) (*Service, error) {
+	seal, err := newSealer(opts.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	return &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal,
+		client: netguard.Client(opts.Timeout, opts.AllowPrivate), workers: map[string]chan struct{}{},
+		locks: map[string]*sync.Mutex{}}, nil
+}
+
+// Input is a webhook to create or, with nil fields left as they are, to update.
+type Input struct {
+	URL        *string
+	Events     []string
+	Headers    map[string]string
+	Active     *bool
+	RetryCount *int
+	Secret     *string
+}
+
+var headerName = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+
+// reserved headers are OpenWA's own on every delivery.
+var reserved = []string{"content-type", "content-length", "host", "webhook-id", "webhook-timestamp",
+	"webhook-signature", "x-openwa-event", "transfer-encoding", "connection"}
+
+func (s *Service) validate(ctx context.Context, in *Input) error {
+	if in.URL != nil {
+		if err := s.checkTarget(ctx, *in.URL); err != nil {
+			return err
+		}
+	}
+	if in.Events != nil {
+		if len(in.Events) == 0 {
+			return apperr.Field("events", `give event names, or ["*"] for all`)
+		}
+		for _, e := range in.Events {
+			if e != "*" && !slices.Contains(event.Names, e) {
+				return apperr.Field("events", fmt.Sprintf("unknown event %q; want * or one of %s", e, strings.Join(event.Names, ", ")))
+			}
+		}
+	}
+	if in.Headers != nil {
+		if len(in.Headers) > maxHeaders {
+			return apperr.Field("headers", fmt.Sprintf("at most %d headers", maxHeaders))
+		}
+		for k, v := range in.Headers {
+			if !headerName.MatchString(k) || slices.Contains(reserved, strings.ToLower(k)) {
+				return apperr.Field("headers", fmt.Sprintf("header %q is not allowed", k))
+			}
+			if len(v) > 1024 || strings.ContainsAny(v, "\r\n\x00") {
+				return apperr.Field("headers", fmt.Sprintf("the value of %q is not allowed", k))
+			}
+		}
+	}
+	if in.RetryCount != nil && (*in.RetryCount < 0 || *in.RetryCount > MaxRetryCount) {
+		return apperr.Field("retryCount", fmt.Sprintf("want 0 to %d", MaxRetryCount))
+	}
+	if in.Secret != nil {
+		if _, err := secretKey(*in.Secret); err != nil {
+			return apperr.Field("secret", err.Error())
+		}
+	}
+	return nil
+}
+
+// checkTarget refuses URLs whose host is, or resolves to, an address the
+// guard refuses. The dialer checks again on every delivery (DNS rebinding).
+func (s *Service) checkTarget(ctx context.Context, raw string) error {
+	u, err := netguard.CheckURL(raw, s.opts.AllowPrivate)
+	if err != nil {
+		return apperr.Field("url", err.Error())
+	}
+	if s.opts.AllowPrivate {
+		return nil
+	}
+	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return nil // a literal address, checked by CheckURL
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := s.opts.Resolver.LookupNetIP(rctx, "ip", u.Hostname())
+	if err != nil || len(addrs) == 0 {
+		return apperr.Field("url", fmt.Sprintf("host %q does not resolve", u.Hostname()))
+	}
+	for _, a := range addrs {
+		if !netguard.Allowed(a) {
+			return apperr.Field("url", fmt.Sprintf("host %q resolves to %s, a private or local address; set WEBHOOK_ALLOW_PRIVATE=true to allow", u.Hostname(), a))
+		}
+	}
+	return nil
+}
+
+func (s *Service) view(w *store.Webhook) *Webhook {
+	v := &Webhook{ID: w.ID, URL: w.URL, Active: w.Active, RetryCount: w.RetryCount,
+		CreatedAt: store.Time(w.CreatedAt), UpdatedAt: store.Time(w.UpdatedAt), Headers: map[string]string{}}
+	if w.SessionID != "" {
+		id := w.SessionID
+		v.SessionID = &id
+	}
+	_ = json.Unmarshal([]byte(w.Events), &v.Events)
+	_ = json.Unmarshal([]byte(w.Headers), &v.Headers)
+	return v
+}
+
+func notFound(id string) error {
+	return apperr.New(apperr.WebhookNotFound, "Webhook with id '%s' not found", id)
+}
+
+// Create stores a webhook of a session ("" for a global one) and returns it with its secret.
+func (s *Service) Create(ctx context.Context, sessionID string, in Input) (*Webhook, error) {
+	if in.URL == nil {
+		return nil, apperr.Field("url", "required")
+	}
+	if in.Events == nil {
+		in.Events = []string{"*"}
+	}
+	if err := s.validate(ctx, &in); err != nil {
+		return nil, err
+	}
+	secret := NewSecret()
+	if in.Secret != nil {
+		secret = *in.Secret
+	}
+	events, _ := json.Marshal(in.Events)
+	if in.Headers == nil {
+		in.Headers = map[string]string{}
+	}
+	headers, _ := json.Marshal(in.Headers)
+	now := store.Now()
+	row := &store.Webhook{ID: store.NewID("wh_"), SessionID: sessionID, URL: *in.URL, Events: string(events),
+		Headers: string(headers), Secret: s.seal.seal(secret), Active: in.Active == nil || *in.Active,
+		RetryCount: DefaultRetryCount, CreatedAt: now, UpdatedAt: now}
+	if in.RetryCount != nil {
+		row.RetryCount = *in.RetryCount
+	}
+	if err := s.opts.Store.CreateWebhook(ctx, row); err != nil {
+		return nil, fmt.Errorf("store webhook: %w", err)
+	}
+	v := s.view(row)
+	v.Secret = secret
+	s.log.Info("webhook created", "webhook_id", row.ID, "session_id", sessionID)
+	return v, nil
+}
+
+func (s *Service) row(ctx context.Context, sessionID, id string) (*store.Webhook, error) {
+	w, err := s.opts.Store.GetWebhook(ctx, sessionID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook: %w", err)
+	}
+	return w, nil
+}
+
+// Get returns one webhook.
+func (s *Service) Get(ctx context.Context, sessionID, id string) (*Webhook, error) {
+	w, err := s.row(ctx, sessionID, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(w), nil
+}
+
+// List returns a page of webhooks.
+func (s *Service) List(ctx context.Context, sessionID string, limit, offset int) ([]*Webhook, int, error) {
+	rows, total, err := s.opts.Store.ListWebhooks(ctx, sessionID, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list webhooks: %w", err)
+	}
+	out := make([]*Webhook, len(rows))
+	for i, r := range rows {
+		out[i] = s.view(r)
+	}
+	return out, total, nil
+}
+
+// Update changes the given fields. Turning a webhook on resumes its pending deliveries.
+func (s *Service) Update(ctx context.Context, sessionID, id string, in Input) (*Webhook, error) {
+	w, err := s.row(ctx, sessionID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.validate(ctx, &in); err != nil {
+		return nil, err
+	}
+	if in.URL != nil {
+		w.URL = *in.URL
+	}
+	if in.Events != nil {
+		b, _ := json.Marshal(in.Events)
+		w.Events = string(b)
+	}
+	if in.Headers != nil {
+		b, _ := json.Marshal(in.Headers)
+		w.Headers = string(b)
+	}
+	if in.Active != nil {
+		w.Active = *in.Active
+	}
+	if in.RetryCount != nil {
+		w.RetryCount = *in.RetryCount
+	}
+	if in.Secret != nil {
+		w.Secret = s.seal.seal(*in.Secret)
+	}
+	w.UpdatedAt = store.Now()
+	if err := s.opts.Store.UpdateWebhook(ctx, w); err != nil {
+		return nil, fmt.Errorf("update webhook: %w", err)
+	}
+	if w.Active {
+		s.wake(w.ID)
+	}
+	return s.view(w), nil
+}
+
+// Delete removes a webhook with its deliveries.
+func (s *Service) Delete(ctx context.Context, sessionID, id string) error {
+	if _, err := s.row(ctx, sessionID, id); err != nil {
+		return err
+	}
+	return s.opts.Store.DeleteWebhook(ctx, id)
+}
+
+// Deliveries returns a page of a webhook's deliveries, newest event first.
+func (s *Service) Deliveries(ctx context.Context, sessionID, id, status string, limit, offset int) ([]*Delivery, int, error) {
+	if _, err := s.row(ctx, sessionID, id); err != nil {
+		return nil, 0, err
+	}
+	rows, total, err := s.opts.Store.ListDeliveries(ctx, id, status, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deliveries: %w", err)
+	}
+	out := make([]*Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = deliveryView(r)
+	}
+	return out, total, nil
+}
+
+// Retry puts a delivery back in the queue, due now, with a fresh set of retries.
+func (s *Service) Retry(ctx context.Context, sessionID, id, deliveryID string) (*Delivery, error) {
+	if _, err := s.row(ctx, sessionID, id); err != nil {
+		return nil, err
+	}
+	d, err := s.opts.Store.GetDelivery(ctx, id, deliveryID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.NotFound, "Delivery with id '%s' not found", deliveryID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Status == "pending" {
+		return deliveryView(d), nil
+	}
+	d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = "pending", 0, store.Now(), store.Now()
+	if err := s.opts.Store.UpdateDelivery(ctx, d, false); err != nil {
+		return nil, err
+	}
+	s.wake(id)
+	return deliveryView(d), nil
+}
+
+// Test delivers a webhook.test event to the webhook now and returns the attempt.
+func (s *Service) Test(ctx context.Context, sessionID, id string) (*Delivery, error) {
+	w, err := s.row(ctx, sessionID, id)
+	if err != nil {
+		return nil, err
+	}
+	ev := event.New(event.WebhookTest, sessionID, struct{}{})
+	ev.OnlyWebhook = w.ID
+	if err := s.opts.Store.AddEvents(ctx, ev); err != nil {
+		return nil, fmt.Errorf("write test event: %w", err)
+	}
+	d, err := s.opts.Store.DeliveryForEvent(ctx, w.ID, ev.Seq)
+	if err != nil {
+		return nil, err
+	}
+	return s.attempt(ctx, d.ID, w.ID, true)
+}
