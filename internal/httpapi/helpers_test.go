@@ -24,6 +24,7 @@ type env struct {
 	t   *testing.T
 	srv *httptest.Server
 	app *app.App
+	cfg *config.Config
 	key string
 	dir string // holds openwa.db and media/
 }
@@ -45,20 +46,40 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &env{t: t, cfg: cfg, key: adminKey, dir: dir}
+	e.boot()
+	t.Cleanup(e.stop)
+	return e
+}
+
+// boot starts an OpenWA on e's folder.
+func (e *env) boot() {
+	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(context.Background(), cfg, io.Discard, log)
+	a, err := app.New(context.Background(), e.cfg, io.Discard, log)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close(context.Background())
-	})
-	return &env{t: t, srv: srv, app: a, key: adminKey, dir: dir}
+	e.app, e.srv = a, httptest.NewServer(a.Handler)
+}
+
+func (e *env) stop() {
+	if e.srv != nil {
+		e.srv.CloseClientConnections()
+		e.srv.Close()
+		e.app.Close(context.Background())
+		e.srv = nil
+	}
+}
+
+// restart stops the server gracefully and starts it again on the same data.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.boot()
 }
 
 // resp is a decoded response.
