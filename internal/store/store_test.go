@@ -111,3 +111,44 @@ func TestSessionRows(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+// An event is written exactly when its state change is: a refused change
+// leaves no event behind, and the commit hook sees only committed events.
+func TestEventsShareTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	var committed []string
+	s.SetOnCommit(func(evs []*Event) {
+		for _, e := range evs {
+			committed = append(committed, e.ID)
+		}
+	})
+	ev := func(id string) *Event {
+		return &Event{ID: id, Name: "message.received", SessionID: "a", Data: []byte("{}"), CreatedAt: Now()}
+	}
+	now := Now()
+	if err := s.CreateSession(ctx, &Session{ID: "a", Name: "a", Engine: "mock", Status: "READY", Config: []byte("{}"),
+		CreatedAt: now, UpdatedAt: now}, 10); err != nil {
+		t.Fatal(err)
+	}
+	msg := &Message{ID: "m1", SessionID: "a", WAMessageID: "W1", ChatID: "c", Sender: "x", Type: "text",
+		Content: []byte("{}"), Status: "delivered", Timestamp: now, CreatedAt: now, UpdatedAt: now}
+	if err := s.SaveInbound(ctx, msg, ev("evt_1")); err != nil {
+		t.Fatal(err)
+	}
+	dup := *msg
+	dup.ID = "m2"
+	if err := s.SaveInbound(ctx, &dup, ev("evt_2")); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if err := s.UpdateSession(ctx, &Session{ID: "missing", Config: []byte("{}")}, ev("evt_3")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update of a missing session: %v", err)
+	}
+	evs, err := s.ListEvents(ctx, EventFilter{Limit: 100})
+	if err != nil || len(evs) != 1 || evs[0].ID != "evt_1" {
+		t.Fatalf("events: %v %v", evs, err)
+	}
+	if len(committed) != 1 || committed[0] != "evt_1" {
+		t.Fatalf("hook saw %v", committed)
+	}
+}
