@@ -406,3 +406,29 @@ func TestGlobalWebhook(t *testing.T) {
 		t.Fatalf("global test: %v", r.data())
 	}
 }
+
+// A receiver that hangs holds only its own webhook: another webhook's
+// delivery of the same event goes out meanwhile.
+func TestSlowReceiverDelaysNoOther(t *testing.T) {
+	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_MS": "20000"})
+	e.createSession("s", true)
+	e.waitStatus("s", "READY")
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release: // answers only once the fast receiver got its delivery
+		case <-time.After(15 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	fast := newReceiver(t)
+	e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": slow.URL, "events": []string{"message.received"}})
+	e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": fast.srv.URL, "events": []string{"message.received"}})
+	start := time.Now()
+	e.inbound("s", 3)
+	fast.wait(t, 3)
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("the fast receiver waited %v for the slow one", waited)
+	}
+}
