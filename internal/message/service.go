@@ -16,6 +16,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
@@ -48,59 +49,43 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
+	outbox *keyed.Pool // one worker per session with messages to send
+
 	mu      sync.Mutex
-	ctx     context.Context            // set by Run; workers live as long as it
-	workers map[string]chan struct{}   // session → wake-up signal of its worker
 	waiters map[string][]chan struct{} // message id → requests waiting for its send
-	wg      sync.WaitGroup
+	paced   map[string]time.Time       // session → no send before this (pacing)
 }
 
 // New returns the service; Run starts its workers.
 func New(opts Options) *Service {
-	return &Service{opts: opts, log: opts.Logger.With("component", "message"),
-		workers: map[string]chan struct{}{}, waiters: map[string][]chan struct{}{}}
+	s := &Service{opts: opts, log: opts.Logger.With("component", "message"),
+		waiters: map[string][]chan struct{}{}, paced: map[string]time.Time{}}
+	s.outbox = keyed.New(s.step)
+	return s
 }
 
 // Run starts a worker for every session with a waiting outbox and the retention
 // job, and returns when ctx is cancelled and every worker has stopped.
 func (s *Service) Run(ctx context.Context) error {
-	s.mu.Lock()
-	s.ctx = ctx
-	s.mu.Unlock()
 	ids, err := s.opts.Store.SessionsWithOutbox(ctx)
 	if err != nil {
 		return fmt.Errorf("read outbox: %w", err)
 	}
-	for _, id := range ids {
-		s.Wake(id)
-	}
 	if len(ids) > 0 {
 		s.log.Info("outbox resumed", "sessions", len(ids))
 	}
-	s.retention(ctx)
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.retention(ctx)
+	}()
+	s.outbox.Run(ctx, ids)
+	<-done
 	return nil
 }
 
 // Wake makes the session's worker look at its outbox, starting it if needed.
-func (s *Service) Wake(sessionID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx == nil || s.ctx.Err() != nil {
-		return
-	}
-	ch, ok := s.workers[sessionID]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		s.workers[sessionID] = ch
-		s.wg.Add(1)
-		go s.work(s.ctx, sessionID, ch)
-	}
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) Wake(sessionID string) { s.outbox.Wake(sessionID) }
 
 // SendInput is a message to send.
 type SendInput struct {

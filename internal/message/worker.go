@@ -19,39 +19,6 @@ const (
 	idlePoll    = 5 * time.Second // how often a waiting worker looks again unwoken
 )
 
-// work sends a session's outbox, oldest first, until ctx ends or the session is gone.
-func (s *Service) work(ctx context.Context, sessionID string, wake chan struct{}) {
-	defer s.wg.Done()
-	var next time.Time // pacing: no send before this
-	for ctx.Err() == nil {
-		if d := time.Until(next); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-			continue
-		}
-		wait, stop, pause := s.step(ctx, sessionID)
-		if pause > 0 {
-			next = time.Now().Add(pause)
-		}
-		if stop && s.retire(sessionID, wake) {
-			return
-		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-			case <-wake:
-			case <-t.C:
-			}
-			t.Stop()
-		}
-	}
-}
-
 // jitter is a random duration of up to ms milliseconds.
 func jitter(ms int) time.Duration {
 	if ms <= 0 {
@@ -60,25 +27,29 @@ func jitter(ms int) time.Duration {
 	return time.Duration(rand.Int64N(int64(ms)+1)) * time.Millisecond
 }
 
-// retire removes the worker unless a wake-up arrived meanwhile: Wake signals
-// under s.mu, so a message enqueued while the worker was finding its outbox
-// empty is never left without a worker.
-func (s *Service) retire(sessionID string, wake chan struct{}) bool {
+// step handles the oldest outbox message of a session (a keyed.Step): it
+// returns how long to wait before the next step, or idle when the outbox is
+// empty. Messages go out no sooner than the session's pacing allows.
+func (s *Service) step(ctx context.Context, sessionID string) (time.Duration, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case <-wake:
-		return false
-	default:
-		delete(s.workers, sessionID)
-		return true
+	notBefore := s.paced[sessionID]
+	s.mu.Unlock()
+	if d := time.Until(notBefore); d > 0 {
+		return d, false
 	}
+	wait, idle, pause := s.send(ctx, sessionID)
+	if pause > 0 {
+		s.mu.Lock()
+		s.paced[sessionID] = time.Now().Add(pause)
+		s.mu.Unlock()
+	}
+	return wait, idle
 }
 
-// step handles the oldest outbox message. It returns how long to wait before
-// the next step (0: at once), stop when there is nothing left to do, and the
+// send sends the oldest outbox message. It returns how long to wait before
+// the next step (0: at once), idle when there is nothing left to do, and the
 // pause pacing asks for after a message went out.
-func (s *Service) step(ctx context.Context, sessionID string) (wait time.Duration, stop bool, pause time.Duration) {
+func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duration, idle bool, pause time.Duration) {
 	m, err := s.opts.Store.NextOutgoing(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, true, 0

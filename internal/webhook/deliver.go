@@ -47,21 +47,14 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 // Run starts a worker for every webhook with pending deliveries and returns
 // when ctx is cancelled and every worker has stopped.
 func (s *Service) Run(ctx context.Context) error {
-	s.mu.Lock()
-	s.ctx = ctx
-	s.mu.Unlock()
 	ids, err := s.opts.Store.WebhooksWithPending(ctx)
 	if err != nil {
 		return fmt.Errorf("read pending deliveries: %w", err)
 	}
-	for _, id := range ids {
-		s.wake(id)
-	}
 	if len(ids) > 0 {
 		s.log.Info("pending deliveries resumed", "webhooks", len(ids))
 	}
-	<-ctx.Done()
-	s.wg.Wait()
+	s.workers.Run(ctx, ids)
 	return nil
 }
 
@@ -69,63 +62,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Committed(evs []*store.Event) {
 	for _, ev := range evs {
 		for _, id := range ev.Webhooks {
-			s.wake(id)
-		}
-	}
-}
-
-// wake makes the webhook's worker look at its deliveries, starting it if needed.
-func (s *Service) wake(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx == nil || s.ctx.Err() != nil {
-		return
-	}
-	ch, ok := s.workers[id]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		s.workers[id] = ch
-		s.wg.Add(1)
-		go s.work(s.ctx, id, ch)
-	}
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-// retire removes the worker unless a wake-up arrived meanwhile (wake signals under s.mu).
-func (s *Service) retire(id string, wake chan struct{}) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case <-wake:
-		return false
-	default:
-		delete(s.workers, id)
-		return true
-	}
-}
-
-// work delivers a webhook's due deliveries, one at a time, until none is pending.
-func (s *Service) work(ctx context.Context, webhookID string, wake chan struct{}) {
-	defer s.wg.Done()
-	for ctx.Err() == nil {
-		wait := s.next(ctx, webhookID)
-		if wait < 0 {
-			if s.retire(webhookID, wake) {
-				return
-			}
-			continue
-		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-			case <-wake:
-			case <-t.C:
-			}
-			t.Stop()
+			s.workers.Wake(id)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -112,11 +113,10 @@ type Service struct {
 	seal   *sealer
 	client *http.Client
 
-	mu      sync.Mutex
-	ctx     context.Context          // set by Run; workers live as long as it
-	workers map[string]chan struct{} // webhook → wake-up signal of its worker
-	locks   map[string]*sync.Mutex   // webhook → one attempt at a time
-	wg      sync.WaitGroup
+	workers *keyed.Pool // one worker per webhook with pending deliveries
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // webhook → one attempt at a time
 }
 
 // New returns the service; Run starts delivering.
@@ -128,9 +128,13 @@ func New(opts Options) (*Service, error) {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
-	return &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal,
-		client: netguard.Client(opts.Timeout, opts.AllowPrivate), workers: map[string]chan struct{}{},
-		locks: map[string]*sync.Mutex{}}, nil
+	s := &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal,
+		client: netguard.Client(opts.Timeout, opts.AllowPrivate), locks: map[string]*sync.Mutex{}}
+	s.workers = keyed.New(func(ctx context.Context, id string) (time.Duration, bool) {
+		wait := s.next(ctx, id)
+		return wait, wait < 0
+	})
+	return s, nil
 }
 
 // Input is a webhook to create or, with nil fields left as they are, to update.
@@ -335,7 +339,7 @@ func (s *Service) Update(ctx context.Context, sessionID, id string, in Input) (*
 		return nil, fmt.Errorf("update webhook: %w", err)
 	}
 	if w.Active {
-		s.wake(w.ID)
+		s.workers.Wake(w.ID)
 	}
 	return s.view(w), nil
 }
@@ -383,7 +387,7 @@ func (s *Service) Retry(ctx context.Context, sessionID, id, deliveryID string) (
 	if err := s.opts.Store.UpdateDelivery(ctx, d, false); err != nil {
 		return nil, err
 	}
-	s.wake(id)
+	s.workers.Wake(id)
 	return deliveryView(d), nil
 }
 
