@@ -214,24 +214,6 @@ func (s *Store) NextOutgoing(ctx context.Context, sessionID string) (*Message, e
 		WHERE session_id = ? AND status IN ('queued', 'sending') ORDER BY seq LIMIT 1`), sessionID))
 }
 
-// SessionsWithOutbox lists the sessions that have messages waiting to go out.
-func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT session_id FROM messages WHERE status IN ('queued', 'sending')`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // UpdateMessage writes the mutable columns of m (the WhatsApp id, status,
 // error, attempts and timestamp) and the events, in one transaction.
 func (s *Store) UpdateMessage(ctx context.Context, m *Message, evs ...*Event) error {
@@ -304,21 +286,12 @@ func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*E
 	})
 }
 
+// SessionsWithOutbox lists the sessions that have messages waiting to go out.
+func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
+	return s.column(ctx, `SELECT DISTINCT session_id FROM messages WHERE status IN ('queued', 'sending')`)
+}
+
 // CountMessagesByStatus counts messages per status (for metrics).
 func (s *Store) CountMessagesByStatus(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return s.countBy(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
 }

@@ -144,25 +144,6 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return mustAffect(res, err)
 }
 
-// CountSessionsByStatus counts sessions per status.
-func (s *Store) CountSessionsByStatus(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM sessions GROUP BY status`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
-}
-
 func mustAffect(res sql.Result, err error) error {
 	if err != nil {
 		return err
@@ -202,4 +183,9 @@ func (s *Store) SessionAuth(ctx context.Context, id string) ([]byte, error) {
 	var b []byte
 	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT auth_state FROM sessions WHERE id = ?`), id).Scan(&b)
 	return b, classify(err)
+}
+
+// CountSessionsByStatus counts sessions per status.
+func (s *Store) CountSessionsByStatus(ctx context.Context) (map[string]int, error) {
+	return s.countBy(ctx, `SELECT status, COUNT(*) FROM sessions GROUP BY status`)
 }

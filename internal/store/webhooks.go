@@ -127,24 +127,6 @@ func (s *Store) NextDelivery(ctx context.Context, webhookID string) (*Delivery, 
 		`WHERE d.webhook_id = ? AND d.status = 'pending' ORDER BY d.next_attempt_at, d.event_seq LIMIT 1`), webhookID))
 }
 
-// WebhooksWithPending lists the webhooks that have pending deliveries.
-func (s *Store) WebhooksWithPending(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending'`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // UpdateDelivery records an attempt's outcome; with disable it also turns the webhook off.
 func (s *Store) UpdateDelivery(ctx context.Context, d *Delivery, disable bool) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
@@ -205,4 +187,9 @@ func (s *Store) CountDeliveries(ctx context.Context, status string) (int, error)
 	var n int
 	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM deliveries WHERE status = ?`), status).Scan(&n)
 	return n, classify(err)
+}
+
+// WebhooksWithPending lists the webhooks that have pending deliveries.
+func (s *Store) WebhooksWithPending(ctx context.Context) ([]string, error) {
+	return s.column(ctx, `SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending'`)
 }
