@@ -152,20 +152,18 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
 	hub := realtime.NewHub()
-	var m *metrics.Metrics
-	hooks, err := webhook.New(webhook.Options{Store: st, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
-		EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log,
-		Observe: func(outcome string, d time.Duration) { m.ObserveDelivery(outcome, d) }})
-	if err != nil {
-		return fail(err)
-	}
-	m = metrics.New(metrics.Sources{
+	m := metrics.New(metrics.Sources{
 		MessagesByStatus:  st.CountMessagesByStatus,
 		SessionsByStatus:  st.CountSessionsByStatus,
 		PendingDeliveries: func(ctx context.Context) (int, error) { return st.CountDeliveries(ctx, "pending") },
 		EngineEvents:      sessions.QueueDepth,
 		RealtimeClients:   hub.Count,
 	})
+	hooks, err := webhook.New(webhook.Options{Store: st, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
+		EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log, Observe: m.ObserveDelivery})
+	if err != nil {
+		return fail(err)
+	}
 	// Every committed event goes to the real-time clients and the webhook
 	// workers; a session that changed status may have an outbox to send.
 	st.SetOnCommit(func(evs []*store.Event) {
