@@ -214,7 +214,7 @@ func (s *Service) checkTarget(ctx context.Context, raw string) error {
 	}
 	for _, a := range addrs {
 		if !netguard.Allowed(a) {
-			return apperr.Field("url", fmt.Sprintf("host %q resolves to %s, a private or local address; set WEBHOOK_ALLOW_PRIVATE=true to allow", u.Hostname(), a))
+			return apperr.Field("url", fmt.Sprintf("host %q resolves to %s, a private or local address; set WEBHOOK_ALLOW_PRIVATE=true to allow", u.Hostname(), a.Unmap()))
 		}
 	}
 	return nil
