@@ -21,6 +21,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	ctx     context.Context          // set by Run: workers live as long as it
+	closed  bool                     // set when Run stops: no worker starts after
 	workers map[string]chan struct{} // key → wake-up signal of its worker
 	wg      sync.WaitGroup
 }
@@ -39,6 +40,10 @@ func (p *Pool) Run(ctx context.Context, keys []string) {
 		p.Wake(k)
 	}
 	<-ctx.Done()
+	// No Wake may start a worker once the wait below begins.
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -47,7 +52,7 @@ func (p *Pool) Run(ctx context.Context, keys []string) {
 func (p *Pool) Wake(key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ctx == nil || p.ctx.Err() != nil {
+	if p.ctx == nil || p.closed {
 		return
 	}
 	ch, ok := p.workers[key]

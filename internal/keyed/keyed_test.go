@@ -66,3 +66,37 @@ func TestNoLostWakeAndOneWorkerPerKey(t *testing.T) {
 		t.Fatal("two steps of one key ran at once")
 	}
 }
+
+// Wakes racing with the end of Run start no worker after it returns.
+func TestWakeDuringShutdown(t *testing.T) {
+	for range 200 {
+		var steps atomic.Int64
+		p := New(func(ctx context.Context, key string) (time.Duration, bool) {
+			steps.Add(1)
+			return 0, true
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { p.Run(ctx, nil); close(done) }()
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					p.Wake("k")
+				}
+			}
+		}()
+		time.Sleep(time.Millisecond)
+		cancel()
+		<-done
+		n := steps.Load()
+		time.Sleep(time.Millisecond)
+		close(stop)
+		if steps.Load() != n {
+			t.Fatal("a worker ran after Run returned")
+		}
+	}
+}
