@@ -58,9 +58,13 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
-// Committed wakes the workers of the webhooks that committed events were written for.
+// Committed wakes the workers of the webhooks that committed events were
+// written for; a test event is delivered by Test itself.
 func (s *Service) Committed(evs []*store.Event) {
 	for _, ev := range evs {
+		if ev.OnlyWebhook != "" {
+			continue
+		}
 		for _, id := range ev.Webhooks {
 			s.workers.Wake(id)
 		}
@@ -105,9 +109,9 @@ func (s *Service) lock(id string) *sync.Mutex {
 	return l
 }
 
-// attempt makes one delivery attempt, unless another already settled the
-// delivery or (without force) it is not due yet, and records the outcome.
-func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, force bool) (*Delivery, error) {
+// attempt makes one delivery attempt and records the outcome, unless the
+// delivery is settled, or not due yet, or (first) was attempted already.
+func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, first bool) (*Delivery, error) {
 	l := s.lock(webhookID)
 	l.Lock()
 	defer l.Unlock()
@@ -115,7 +119,7 @@ func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, for
 	if err != nil {
 		return nil, err
 	}
-	if d.Status != "pending" || (!force && d.NextAttemptAt > store.Now()) {
+	if d.Status != "pending" || (first && d.Attempts > 0) || (!first && d.NextAttemptAt > store.Now()) {
 		return deliveryView(d), nil
 	}
 	w, err := s.opts.Store.WebhookByID(ctx, webhookID)
@@ -131,7 +135,7 @@ func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, for
 		return nil, err
 	}
 	status, retryIn, outcome, attemptErr := s.post(ctx, w, ev, secret, d.Attempts+1)
-	if ctx.Err() != nil && !force {
+	if ctx.Err() != nil && !first {
 		return deliveryView(d), nil // shutting down: the attempt does not count; it is redone on start
 	}
 	now := time.Now()

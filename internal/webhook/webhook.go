@@ -406,5 +406,9 @@ func (s *Service) Test(ctx context.Context, sessionID, id string) (*Delivery, er
 	if err != nil {
 		return nil, err
 	}
-	return s.attempt(ctx, d.ID, w.ID, true)
+	v, err := s.attempt(ctx, d.ID, w.ID, true)
+	if err == nil && v.Status == "pending" {
+		s.workers.Wake(w.ID) // its retries are the worker's
+	}
+	return v, err
 }
