@@ -174,9 +174,12 @@ func TestSSEResumesWithoutGapOrDuplicate(t *testing.T) {
 	e.inbound("s", 4)
 	// EventSource reconnects with Last-Event-ID; the key may come as ?apiKey= (browsers).
 	c2 := e.sse("events=message.received&apiKey="+adminKey, map[string]string{"Last-Event-ID": strconv.FormatInt(last, 10)})
-	want, _ := e.events("after=" + strconv.FormatInt(last, 10) + "&events=message.received")
-	if len(want) != 4 {
-		t.Fatalf("the log has %d new events, want 4", len(want))
+	// Inbound messages reach the log through the session's event queue: wait for all four.
+	var want []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); len(want) != 4; time.Sleep(10 * time.Millisecond) {
+		if want, _ = e.events("after=" + strconv.FormatInt(last, 10) + "&events=message.received"); time.Now().After(deadline) {
+			t.Fatalf("the log has %d new events, want 4", len(want))
+		}
 	}
 	for i, w := range want {
 		id, ev := c2.next(t)
