@@ -48,10 +48,10 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // OpenStore opens the configured database.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	switch cfg.DatabaseType {
-	case "sqlite":
-		return store.OpenSQLite(ctx, cfg.DatabaseSQLitePath)
+	case "postgres":
+		return store.OpenPostgres(ctx, cfg.DatabaseURL.Reveal(), cfg.DatabasePoolMax, cfg.DatabaseSSL)
 	default:
-		return nil, fmt.Errorf("DATABASE_TYPE=%q: not supported by this build yet (sqlite)", cfg.DatabaseType)
+		return store.OpenSQLite(ctx, cfg.DatabaseSQLitePath)
 	}
 }
 

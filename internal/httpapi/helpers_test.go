@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/openwa/openwa/internal/app"
 	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/store/storetest"
 )
 
 const adminKey = "test-admin-key-0123456789"
@@ -38,6 +41,10 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 		"STORAGE_LOCAL_PATH":   filepath.Join(dir, "media"),
 		"ENGINE_TYPE":          "mock",
 		"MAX_SESSIONS":         "20",
+	}
+	// OPENWA_TEST_DATABASE=postgres runs the whole API suite on PostgreSQL.
+	if os.Getenv("OPENWA_TEST_DATABASE") == "postgres" {
+		base["DATABASE_TYPE"], base["DATABASE_URL"] = "postgres", storetest.PostgresURL(t)
 	}
 	for k, v := range vars {
 		base[k] = v
@@ -73,6 +80,21 @@ func (e *env) stop() {
 		e.app.Close(context.Background())
 		e.srv = nil
 	}
+}
+
+// rawDB opens the test's database directly, to look at what is stored.
+func (e *env) rawDB() *sql.DB {
+	e.t.Helper()
+	driver, dsn := "sqlite", e.cfg.DatabaseSQLitePath
+	if e.cfg.DatabaseType == "postgres" {
+		driver, dsn = "pgx", e.cfg.DatabaseURL.Reveal()
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // restart stops the server gracefully and starts it again on the same data.

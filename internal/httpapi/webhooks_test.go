@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -325,13 +324,9 @@ func TestWebhookCRUD(t *testing.T) {
 		t.Fatalf("created: %v", wh)
 	}
 	// At rest the secret is encrypted.
-	db, err := sql.Open("sqlite", filepath.Join(e.dir, "openwa.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := e.rawDB()
 	var stored string
-	db.QueryRow(`SELECT secret FROM webhooks WHERE id = ?`, id).Scan(&stored)
+	db.QueryRow(`SELECT secret FROM webhooks WHERE id = $1`, id).Scan(&stored)
 	if !strings.HasPrefix(stored, "enc:v1:") || strings.Contains(stored, "MDEy") {
 		t.Fatalf("stored secret %q", stored)
 	}

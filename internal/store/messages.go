@@ -98,6 +98,13 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *Message, idem *Idempotenc
 	if errors.Is(err, ErrDuplicate) {
 		return existing, ErrDuplicate
 	}
+	if errors.Is(err, ErrConflict) && idem != nil {
+		// A concurrent request with the same key committed first (PostgreSQL
+		// lets both look before either writes): answer with its message.
+		if m, hash, lerr := s.IdempotentMessage(ctx, m.SessionID, idem.Key); lerr == nil && hash == idem.RequestHash {
+			return m, ErrDuplicate
+		}
+	}
 	return nil, err
 }
 

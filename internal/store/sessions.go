@@ -45,6 +45,12 @@ func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
 // are one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions int) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == "postgres" {
+			// Concurrent creates would each count below the limit: take turns.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
 			return err
@@ -62,7 +68,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions in
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO sessions (id, name, engine, status, phone, push_name,
 			last_error, config, auth_state, started, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			sess.ID, sess.Name, sess.Engine, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName),
-			nullStr(sess.LastError), sess.Config, sess.AuthState, boolInt(sess.Started), sess.CreatedAt, sess.UpdatedAt)
+			nullStr(sess.LastError), string(sess.Config), sess.AuthState, boolInt(sess.Started), sess.CreatedAt, sess.UpdatedAt)
 		return err
 	})
 }
@@ -104,7 +110,7 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 		return nil, 0, classify(err)
 	}
 	if f.Limit <= 0 {
-		f.Limit = -1
+		f.Limit = 1 << 31 // every row; both dialects take this
 	}
 	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+sessionCols+` FROM sessions `+where+
 		` ORDER BY created_at, id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
@@ -133,7 +139,7 @@ func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*Event)
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?,
 			last_error = ?, config = ?, started = ?, updated_at = ? WHERE id = ?`),
 			sess.Name, sess.Status, nullStr(sess.Phone), nullStr(sess.PushName), nullStr(sess.LastError),
-			sess.Config, boolInt(sess.Started), sess.UpdatedAt, sess.ID)
+			string(sess.Config), boolInt(sess.Started), sess.UpdatedAt, sess.ID)
 		return mustAffect(res, err)
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -74,11 +76,41 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenPostgres connects to the PostgreSQL database at url with at most
+// poolMax connections. With requireTLS, a URL that names no sslmode gets sslmode=require.
+func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool) (*Store, error) {
+	if requireTLS && !strings.Contains(url, "sslmode=") {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + "sslmode=require"
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(poolMax)
+	db.SetMaxIdleConns(min(poolMax, 10))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{dialect: "postgres", w: db, r: db}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return s, nil
+}
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -91,7 +123,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // transaction, and refuses a schema newer than this binary.
 func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	files, err := s.migrations()
@@ -130,7 +162,8 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	if err != nil {
-		if strings.Contains(err.Error(), "no such table") {
+		var pg *pgconn.PgError
+		if strings.Contains(err.Error(), "no such table") || (errors.As(err, &pg) && pg.Code == "42P01") {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("read schema version: %w", err)
@@ -228,6 +261,10 @@ func classify(err error) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (pg.Code == "23505" || pg.Code == "23503") { // unique, foreign key
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err
