@@ -22,7 +22,9 @@ import (
 	"github.com/openwa/openwa/internal/engine/mock"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/httpapi"
+	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/media/local"
+	"github.com/openwa/openwa/internal/media/s3"
 	"github.com/openwa/openwa/internal/message"
 	"github.com/openwa/openwa/internal/metrics"
 	"github.com/openwa/openwa/internal/netguard"
@@ -102,9 +104,6 @@ type App struct {
 // New opens every adapter, applies migrations and makes sure an admin key
 // exists. Sessions are not restored yet: Restore does that.
 func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*App, error) {
-	if cfg.StorageType != "local" {
-		return nil, fmt.Errorf("STORAGE_TYPE=%q: not supported by this build yet (local)", cfg.StorageType)
-	}
 	engines := Engines()
 	if _, ok := engines[cfg.EngineType]; !ok {
 		log.Warn("ENGINE_TYPE names an engine this build does not have yet; create sessions with \"engine\": \"mock\"",
@@ -114,9 +113,9 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := local.New(cfg.StorageLocalPath)
+	blobs, err := newMediaStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
+		return nil, err
 	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
@@ -304,6 +303,29 @@ func checkDatabaseKind(ctx context.Context, st *store.Store, log *slog.Logger) e
 		log.Warn("this database was created for another database type", "recorded", kind, "configured", st.Dialect())
 	}
 	return nil
+}
+
+// newMediaStore opens the configured media storage.
+func newMediaStore(ctx context.Context, cfg *config.Config) (media.Store, error) {
+	if cfg.StorageType == "local" {
+		st, err := local.New(cfg.StorageLocalPath)
+		if err != nil {
+			return nil, fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
+		}
+		return st, nil
+	}
+	st, err := s3.New(s3.Config{Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKeyID: cfg.S3AccessKeyID,
+		SecretAccessKey: cfg.S3SecretAccessKey.Reveal(), Endpoint: cfg.S3Endpoint,
+		ForcePathStyle: cfg.S3ForcePathStyle || cfg.StorageType == "minio"})
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := st.Ping(pctx); err != nil {
+		return nil, fmt.Errorf("STORAGE_S3_BUCKET=%q: %w", cfg.S3Bucket, err)
+	}
+	return st, nil
 }
 
 // mediaFetchTimeout bounds the download of a media URL.

@@ -17,6 +17,10 @@ import (
 
 	"github.com/openwa/openwa/internal/app"
 	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/media"
+	"github.com/openwa/openwa/internal/media/local"
+	"github.com/openwa/openwa/internal/media/mediatest"
+	"github.com/openwa/openwa/internal/media/s3"
 	"github.com/openwa/openwa/internal/store/storetest"
 )
 
@@ -45,6 +49,13 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	// OPENWA_TEST_DATABASE=postgres runs the whole API suite on PostgreSQL.
 	if os.Getenv("OPENWA_TEST_DATABASE") == "postgres" {
 		base["DATABASE_TYPE"], base["DATABASE_URL"] = "postgres", storetest.PostgresURL(t)
+	}
+	// OPENWA_TEST_STORAGE=s3 keeps the media in a bucket of the test's own.
+	if os.Getenv("OPENWA_TEST_STORAGE") == "s3" {
+		c := mediatest.S3Config(t)
+		base["STORAGE_TYPE"], base["STORAGE_S3_BUCKET"], base["STORAGE_S3_ENDPOINT"] = "s3", c.Bucket, c.Endpoint
+		base["STORAGE_S3_ACCESS_KEY_ID"], base["STORAGE_S3_SECRET_ACCESS_KEY"] = c.AccessKeyID, c.SecretAccessKey
+		base["STORAGE_S3_FORCE_PATH_STYLE"], base["STORAGE_S3_REGION"] = "true", c.Region
 	}
 	for k, v := range vars {
 		base[k] = v
@@ -95,6 +106,24 @@ func (e *env) rawDB() *sql.DB {
 	}
 	e.t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// mediaStore opens the test's media storage directly.
+func (e *env) mediaStore() media.Store {
+	e.t.Helper()
+	if e.cfg.StorageType == "local" {
+		st, err := local.New(e.cfg.StorageLocalPath)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return st
+	}
+	st, err := s3.New(s3.Config{Bucket: e.cfg.S3Bucket, Region: e.cfg.S3Region, Endpoint: e.cfg.S3Endpoint,
+		AccessKeyID: e.cfg.S3AccessKeyID, SecretAccessKey: e.cfg.S3SecretAccessKey.Reveal(), ForcePathStyle: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st
 }
 
 // restart stops the server gracefully and starts it again on the same data.

@@ -98,9 +98,16 @@ func (s *Server) mediaRoutes() {
 			if err := s.sessionExists(ctx, in.ID); err != nil {
 				return nil, err
 			}
-			m, r, err := s.opts.Messages.OpenMedia(ctx, in.ID, in.MediaID)
+			m, r, redirect, err := s.opts.Messages.OpenMedia(ctx, in.ID, in.MediaID)
 			if err != nil {
 				return nil, err
+			}
+			if redirect != "" {
+				return &huma.StreamResponse{Body: func(hctx huma.Context) {
+					hctx.SetHeader("Location", redirect)
+					hctx.SetHeader("Cache-Control", "private, no-store")
+					hctx.SetStatus(http.StatusFound)
+				}}, nil
 			}
 			return &huma.StreamResponse{Body: func(hctx huma.Context) {
 				defer r.Close()
@@ -108,16 +115,7 @@ func (s *Server) mediaRoutes() {
 				hctx.SetHeader("Content-Length", strconv.FormatInt(m.Size, 10))
 				hctx.SetHeader("X-Content-Type-Options", "nosniff")
 				hctx.SetHeader("Cache-Control", "private, max-age=3600")
-				// Only media that browsers show harmlessly is inline; anything
-				// else (HTML, SVG, documents) downloads, so it cannot run here.
-				disp := "attachment"
-				if inlineSafe(m.Mimetype) {
-					disp = "inline"
-				}
-				if m.Filename != "" {
-					disp = mime.FormatMediaType(disp, map[string]string{"filename": m.Filename})
-				}
-				hctx.SetHeader("Content-Disposition", disp)
+				hctx.SetHeader("Content-Disposition", m.Disposition())
 				hctx.SetStatus(http.StatusOK)
 				_, _ = io.Copy(hctx.BodyWriter(), r)
 			}}, nil
@@ -145,15 +143,6 @@ func article(t engine.MessageType) string {
 		return "an"
 	}
 	return "a"
-}
-
-func inlineSafe(mt string) bool {
-	switch mt {
-	case "image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
-		"audio/mpeg", "audio/ogg", "audio/wave", "audio/mp4":
-		return true
-	}
-	return false
 }
 
 // multipart turns a multipart/form-data request to a media route into the

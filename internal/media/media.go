@@ -24,9 +24,10 @@ type Store interface {
 	// DeletePrefix removes every blob whose key starts with prefix + "/".
 	DeletePrefix(ctx context.Context, prefix string) error
 	Exists(ctx context.Context, key string) (bool, error)
-	// URL is a direct download URL for the blob, or "" when the store has none
+	// URL is a direct, time-limited download URL for the blob whose response
+	// carries the given Content-Disposition, or "" when the store has none
 	// (local storage: OpenWA serves the bytes itself).
-	URL(ctx context.Context, key string) (string, error)
+	URL(ctx context.Context, key, disposition string) (string, error)
 	Ping(ctx context.Context) error
 }
 

@@ -198,22 +198,47 @@ func (s *Service) fetch(ctx context.Context, raw string, tooLarge error) ([]byte
 }
 
 // OpenMedia returns a stored media's row and bytes.
-func (s *Service) OpenMedia(ctx context.Context, sessionID, id string) (*Media, io.ReadCloser, error) {
+// When the storage gives direct download URLs (S3), redirect is a signed URL
+// and there is no reader; otherwise the caller streams the reader and closes it.
+func (s *Service) OpenMedia(ctx context.Context, sessionID, id string) (m *Media, r io.ReadCloser, redirect string, err error) {
 	row, err := s.opts.Store.GetMedia(ctx, sessionID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, apperr.New(apperr.MediaNotFound, "Media with id '%s' not found", id)
+		return nil, nil, "", apperr.New(apperr.MediaNotFound, "Media with id '%s' not found", id)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read media: %w", err)
+		return nil, nil, "", fmt.Errorf("read media: %w", err)
 	}
-	r, _, err := s.opts.Media.Get(ctx, row.StorageKey)
+	m = s.mediaView(row)
+	if redirect, err = s.opts.Media.URL(ctx, row.StorageKey, m.Disposition()); err != nil {
+		return nil, nil, "", apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
+	}
+	if redirect != "" {
+		return m, nil, redirect, nil
+	}
+	r, _, err = s.opts.Media.Get(ctx, row.StorageKey)
 	if errors.Is(err, media.ErrNotFound) {
-		return nil, nil, apperr.New(apperr.MediaNotFound, "the bytes of media '%s' are gone", id)
+		return nil, nil, "", apperr.New(apperr.MediaNotFound, "the bytes of media '%s' are gone", id)
 	}
 	if err != nil {
-		return nil, nil, apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
+		return nil, nil, "", apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
 	}
-	return s.mediaView(row), r, nil
+	return m, r, "", nil
+}
+
+// Disposition is the Content-Disposition media is served with: only what
+// browsers show harmlessly is inline; anything else (HTML, SVG, documents)
+// downloads, so that it cannot run in OpenWA's (or the bucket's) origin.
+func (m *Media) Disposition() string {
+	disp := "attachment"
+	switch m.Mimetype {
+	case "image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
+		"audio/mpeg", "audio/ogg", "audio/wave", "audio/mp4":
+		disp = "inline"
+	}
+	if m.Filename != "" {
+		disp = mime.FormatMediaType(disp, map[string]string{"filename": m.Filename})
+	}
+	return disp
 }
 
 // loadMedia reads a message's media bytes for the engine.

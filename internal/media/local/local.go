@@ -125,7 +125,7 @@ func (s *Store) Exists(_ context.Context, key string) (bool, error) {
 }
 
 // URL: local blobs have no direct URL; OpenWA serves them.
-func (s *Store) URL(context.Context, string) (string, error) { return "", nil }
+func (s *Store) URL(context.Context, string, string) (string, error) { return "", nil }
 
 // Ping checks that the folder accepts files.
 func (s *Store) Ping(context.Context) error {
