@@ -17,6 +17,7 @@ import (
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/cache/memory"
+	"github.com/openwa/openwa/internal/cache/redis"
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/mock"
@@ -77,13 +78,21 @@ func Engines() map[string]engine.Factory {
 	return map[string]engine.Factory{"mock": mock.New}
 }
 
-func newCache(cfg *config.Config) (cache.Cache, error) {
-	switch cfg.CacheType {
-	case "memory":
+func newCache(ctx context.Context, cfg *config.Config) (cache.Cache, error) {
+	if cfg.CacheType == "memory" {
 		return memory.New(cfg.CacheMax, cfg.CacheTTL), nil
-	default:
-		return nil, fmt.Errorf("CACHE_TYPE=%q: not supported by this build yet (memory)", cfg.CacheType)
 	}
+	c, err := redis.New(cfg.RedisURL.Reveal(), cfg.RedisPrefix, cfg.CacheTTL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("REDIS_URL: redis does not answer: %w", err)
+	}
+	return c, nil
 }
 
 // App is a built OpenWA: its HTTP handler and the components behind it.
@@ -95,6 +104,7 @@ type App struct {
 	Events   *event.Log
 	Hub      *realtime.Hub
 	Store    *store.Store
+	cache    cache.Cache
 	log      *slog.Logger
 
 	stop context.CancelFunc // ends the background workers
@@ -109,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		log.Warn("ENGINE_TYPE names an engine this build does not have yet; create sessions with \"engine\": \"mock\"",
 			"engine", cfg.EngineType)
 	}
-	c, err := newCache(cfg)
+	c, err := newCache(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +206,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		},
 	})
 	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Hub: hub,
-		Store: st, log: log}, nil
+		Store: st, cache: c, log: log}, nil
 }
 
 // Start starts the background workers (outbox, webhook deliveries, event
@@ -226,6 +236,9 @@ func (a *App) Close(ctx context.Context) error {
 		<-a.done
 	}
 	a.Sessions.Close(ctx)
+	if c, ok := a.cache.(io.Closer); ok {
+		c.Close()
+	}
 	return a.Store.Close()
 }
 

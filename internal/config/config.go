@@ -57,10 +57,11 @@ type Config struct {
 	S3Endpoint        string
 	S3ForcePathStyle  bool
 
-	CacheType string // memory|redis
-	RedisURL  Secret
-	CacheTTL  time.Duration
-	CacheMax  int
+	CacheType   string // memory|redis
+	RedisURL    Secret
+	RedisPrefix string // prefix of every key OpenWA writes (REDIS_PREFIX)
+	CacheTTL    time.Duration
+	CacheMax    int
 
 	EngineType        string // whatsmeow|mock
 	MaxSessions       int
@@ -101,7 +102,7 @@ var defaults = map[string]string{
 	"DATABASE_SSL": "false",
 	"STORAGE_TYPE": "local", "STORAGE_LOCAL_PATH": "./media", "STORAGE_S3_REGION": "us-east-1",
 	"STORAGE_S3_FORCE_PATH_STYLE": "false",
-	"CACHE_TYPE":                  "memory", "CACHE_TTL": "300", "CACHE_MAX": "1000",
+	"CACHE_TYPE":                  "memory", "CACHE_TTL": "300", "REDIS_PREFIX": "openwa:", "CACHE_MAX": "1000",
 	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false",
 	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "EVENT_RETENTION_DAYS": "7", "MAX_UPLOAD_MB": "64",
 	"WEBHOOK_TIMEOUT_MS": "10000", "WEBHOOK_ALLOW_PRIVATE": "false", "METRICS_API_KEY_REQUIRED": "false",
@@ -204,6 +205,7 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	c.CacheType = r.oneOf("CACHE_TYPE", "memory", "redis")
 	c.RedisURL = Secret(r.str("REDIS_URL"))
+	c.RedisPrefix = r.str("REDIS_PREFIX")
 	if c.CacheType == "redis" && c.RedisURL == "" {
 		r.fail("REDIS_URL", "", "required when CACHE_TYPE=redis")
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/app"
+	"github.com/openwa/openwa/internal/cache/cachetest"
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/media/local"
@@ -49,6 +50,11 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	// OPENWA_TEST_DATABASE=postgres runs the whole API suite on PostgreSQL.
 	if os.Getenv("OPENWA_TEST_DATABASE") == "postgres" {
 		base["DATABASE_TYPE"], base["DATABASE_URL"] = "postgres", storetest.PostgresURL(t)
+	}
+	// OPENWA_TEST_CACHE=redis puts the cache on Redis, under a prefix of the test's own.
+	if os.Getenv("OPENWA_TEST_CACHE") == "redis" {
+		base["CACHE_TYPE"] = "redis"
+		base["REDIS_URL"], base["REDIS_PREFIX"] = cachetest.RedisURL(t)
 	}
 	// OPENWA_TEST_STORAGE=s3 keeps the media in a bucket of the test's own.
 	if os.Getenv("OPENWA_TEST_STORAGE") == "s3" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/cache"
+	"github.com/openwa/openwa/internal/cache/cachetest"
 )
 
 func TestLRUAndTTL(t *testing.T) {
@@ -44,3 +45,5 @@ func TestLRUAndTTL(t *testing.T) {
 		t.Fatal("cache aliases the caller's slice")
 	}
 }
+
+func TestConformance(t *testing.T) { cachetest.Run(t, New(100, time.Minute)) }
