@@ -30,6 +30,7 @@ import (
 	"github.com/openwa/openwa/internal/metrics"
 	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/realtime"
+	"github.com/openwa/openwa/internal/realtime/redisbus"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 	"github.com/openwa/openwa/internal/webhook"
@@ -105,6 +106,7 @@ type App struct {
 	Hub      *realtime.Hub
 	Store    *store.Store
 	cache    cache.Cache
+	bus      *redisbus.Bus // nil without Redis
 	log      *slog.Logger
 
 	stop context.CancelFunc // ends the background workers
@@ -175,15 +177,27 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	// Every committed event goes to the real-time clients and the webhook
 	// workers; a session that changed status may have an outbox to send.
+	var bus *redisbus.Bus
+	if rc, ok := c.(*redis.Cache); ok {
+		// Several instances: each one's clients get every instance's events.
+		bus = redisbus.New(rc.Client(), cfg.RedisPrefix+"events", log)
+	}
 	st.SetOnCommit(func(evs []*store.Event) {
 		hub.Publish(evs)
 		hooks.Committed(evs)
 		messages.Committed(evs)
+		if bus != nil {
+			bus.Publish(evs)
+		}
 	})
 	events := event.NewLog(st, time.Duration(cfg.EventRetentionDays)*24*time.Hour, log)
 	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins)}
+	var limiter httpapi.Limiter = auth.NewLimiter(cfg.RateLimitRPS, cfg.RateLimitBurst)
+	if rc, ok := c.(*redis.Cache); ok {
+		limiter = redis.NewLimiter(rc, cfg.RateLimitRPS, cfg.RateLimitBurst, log.With("component", "ratelimit"))
+	}
 	api := httpapi.New(httpapi.Options{
-		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log,
+		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log, Limiter: limiter,
 		Webhooks: hooks, Events: events, Realtime: rt, Metrics: m,
 		Health: map[string]httpapi.Checker{
 			"database": st.Ping,
@@ -206,7 +220,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		},
 	})
 	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Hub: hub,
-		Store: st, cache: c, log: log}, nil
+		Store: st, cache: c, bus: bus, log: log}, nil
 }
 
 // Start starts the background workers (outbox, webhook deliveries, event
@@ -217,6 +231,9 @@ func (a *App) Start(ctx context.Context) error {
 	g.Go(func() error { return a.Messages.Run(gctx) })
 	g.Go(func() error { return a.Webhooks.Run(gctx) })
 	g.Go(func() error { return a.Events.Run(gctx) })
+	if a.bus != nil {
+		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish) })
+	}
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {
 		defer close(a.done)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -22,7 +23,7 @@ func NewLimiter(rps float64, burst int) *Limiter {
 }
 
 // Allow takes a token for key, or says how long until one is there.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+func (l *Limiter) Allow(_ context.Context, key string) (bool, time.Duration) {
 	if l == nil || l.rps <= 0 {
 		return true, 0
 	}

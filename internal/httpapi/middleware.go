@@ -192,7 +192,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		info.principal = p
-		if ok, wait := s.limiter.Allow(p.KeyID); !ok {
+		if ok, wait := s.limiter.Allow(r.Context(), p.KeyID); !ok {
 			e := apperr.New(apperr.RateLimited, "rate limit of %g requests per second exceeded; retry later", s.opts.Config.RateLimitRPS)
 			e.RetryAfter = wait
 			writeError(w, r, e)

@@ -27,6 +27,11 @@ import (
 	"github.com/openwa/openwa/internal/webhook"
 )
 
+// Limiter takes a request's token from its key's bucket.
+type Limiter interface {
+	Allow(ctx context.Context, key string) (bool, time.Duration)
+}
+
 // Checker reports the health of one backing component.
 type Checker func(ctx context.Context) error
 
@@ -43,6 +48,8 @@ type Options struct {
 	Metrics  *metrics.Metrics
 	// Health checks by component name: database, cache, storage, queue.
 	Health map[string]Checker
+	// Limiter applies RATE_LIMIT_RPS per key: in memory, or shared on Redis.
+	Limiter Limiter
 	// Ready reports whether the database is reachable and migrated.
 	Ready  Checker
 	Logger *slog.Logger
@@ -52,7 +59,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	limiter *auth.Limiter
+	limiter Limiter
 	maxBody int64
 	started time.Time
 	handler http.Handler
@@ -65,7 +72,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:    opts,
 		log:     opts.Logger.With("component", "http"),
-		limiter: auth.NewLimiter(opts.Config.RateLimitRPS, opts.Config.RateLimitBurst),
+		limiter: opts.Limiter,
 		// Media may come as base64 in JSON: a third larger than the bytes.
 		maxBody: int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
 		started: time.Now(),
