@@ -364,8 +364,8 @@ const mediaFetchTimeout = 60 * time.Second
 // observer hands the engine events the session manager does not own to the message service.
 type observer struct{ messages *message.Service }
 
-func (o *observer) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
-	o.messages.EngineEvent(ctx, sessionID, ev)
+func (o *observer) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) error {
+	return o.messages.EngineEvent(ctx, sessionID, ev)
 }
 
 // originPatterns turns CORS_ORIGINS into the host patterns the WebSocket

@@ -75,7 +75,10 @@ func toResponse(info *reqInfo, err error) *ErrorResponse {
 			info.err = err // the first cause is the one worth logging
 		}
 	}
-	if !ok {
+	if !ok && apperr.Unavailable(err) {
+		ae = &apperr.Error{Code: apperr.ServiceUnavailable,
+			Message: "a backing service (database, cache or storage) is unavailable; retry later (with the same Idempotency-Key for sends)"}
+	} else if !ok {
 		ae = &apperr.Error{Code: apperr.Internal, Message: internalMessage}
 	}
 	status, ok := statusOf[ae.Code]

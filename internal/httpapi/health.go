@@ -82,6 +82,7 @@ func (s *Server) health(ctx context.Context) Health {
 	sort.Strings(names)
 	for _, name := range names {
 		c := check(ctx, s.opts.Health[name])
+		c.State = s.track(name, c.Error == nil)
 		h.Components[name] = c
 		if c.State != StateReady {
 			if name == "database" {
@@ -104,6 +105,32 @@ func (s *Server) health(ctx context.Context) Health {
 		}
 	}
 	return h
+}
+
+// failedAfter is how many failed checks in a row turn degraded into failed.
+const failedAfter = 5
+
+// track keeps each component's state across checks (the seed's adapter
+// lifecycle): ready while it answers, degraded when it stops, failed when it
+// keeps failing, and ready again as soon as it answers: no restart needed.
+func (s *Server) track(name string, ok bool) string {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if ok {
+		if s.failures[name] > 0 {
+			s.log.Info("adapter recovered", "component", name, "after_failed_checks", s.failures[name])
+		}
+		s.failures[name] = 0
+		return StateReady
+	}
+	s.failures[name]++
+	if s.failures[name] == 1 {
+		s.log.Warn("adapter degraded", "component", name)
+	}
+	if s.failures[name] >= failedAfter {
+		return StateFailed
+	}
+	return StateDegraded
 }
 
 func check(ctx context.Context, fn Checker) Component {

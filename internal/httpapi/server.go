@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -63,7 +64,10 @@ type Server struct {
 	maxBody int64
 	started time.Time
 	handler http.Handler
-	api     huma.API
+
+	healthMu sync.Mutex
+	failures map[string]int // failed health checks in a row, by component
+	api      huma.API
 }
 
 // New builds the server and registers every route.
@@ -74,8 +78,9 @@ func New(opts Options) *Server {
 		log:     opts.Logger.With("component", "http"),
 		limiter: opts.Limiter,
 		// Media may come as base64 in JSON: a third larger than the bytes.
-		maxBody: int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
-		started: time.Now(),
+		maxBody:  int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
+		started:  time.Now(),
+		failures: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("OpenWA API", opts.Version)

@@ -12,22 +12,34 @@ import (
 	"github.com/openwa/openwa/internal/store"
 )
 
-// EngineEvent stores inbound messages and applies acks and revokes.
-func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) {
+// EngineEvent stores inbound messages and applies acks and revokes. It
+// returns the errors worth trying again: a backing service that is away.
+func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.Event) error {
 	switch e := ev.(type) {
 	case engine.MessageReceived:
-		s.received(ctx, sessionID, e.Message)
+		return s.received(ctx, sessionID, e.Message)
 	case engine.Ack:
 		for _, id := range e.WAMessageIDs {
-			s.ack(ctx, sessionID, e.ChatID, id, Status(e.Status))
+			if err := s.ack(ctx, sessionID, id, Status(e.Status)); err != nil {
+				return err // acks already applied are not applied twice: they only move forward
+			}
 		}
 	case engine.Revoked:
 		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, e.WAMessageID)
 		if err != nil {
-			return
+			return retryable(err)
 		}
-		s.markRevoked(ctx, m)
+		return s.markRevoked(ctx, m)
 	}
+	return nil
+}
+
+// retryable keeps err only when trying again may help.
+func retryable(err error) error {
+	if apperr.Unavailable(err) {
+		return err
+	}
+	return nil
 }
 
 // Committed wakes the worker of every session whose status changed: one that
@@ -40,19 +52,22 @@ func (s *Service) Committed(evs []*store.Event) {
 	}
 }
 
-func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) {
+func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
 	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
 		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName}
 	if in.Media != nil && len(in.Media.Data) > 0 {
 		if _, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil {
-			return // redelivered: stored already, media included
+			return nil // redelivered: stored already, media included
 		}
 		mt := documentType(sniff(in.Media.Data, in.Type), in.Media.Mimetype, in.Media.Filename)
 		m, err := s.storeMedia(ctx, sessionID, in.Media.Data, mt, in.Media.Filename)
-		if err != nil {
+		switch {
+		case apperr.Unavailable(err):
+			return err // the storage is away: try again
+		case err != nil:
 			// The message is kept without its bytes rather than lost.
 			s.log.Error("store inbound media", "session_id", sessionID, "err", err)
-		} else {
+		default:
 			c.Media = m
 		}
 	}
@@ -66,27 +81,29 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	}
 	switch err := s.opts.Store.SaveInbound(ctx, row, event.New(event.MessageReceived, sessionID, view(row))); {
 	case errors.Is(err, store.ErrDuplicate):
-		return // WhatsApp redelivered a message already stored
+		return nil // WhatsApp redelivered a message already stored
 	case err != nil:
-		s.log.Error("store inbound message", "session_id", sessionID, "err", err)
-		return
+		return fmt.Errorf("store inbound message: %w", err)
 	}
+	return nil
 }
 
-func (s *Service) ack(ctx context.Context, sessionID, chatID, waID string, to Status) {
+func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) error {
 	// An unknown message, or an ack that would move one backwards, changes nothing.
-	_, _ = s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
+	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
 		return event.New(event.MessageAck, sessionID, AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
 			Status: to, PreviousStatus: Status(before.Status)})
 	})
+	return retryable(err)
 }
 
-func (s *Service) markRevoked(ctx context.Context, m *store.Message) {
+func (s *Service) markRevoked(ctx context.Context, m *store.Message) error {
 	m.Type, m.UpdatedAt = string(engine.TypeRevoked), store.Now()
 	ev := event.New(event.MessageRevoked, m.SessionID, RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID})
 	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type, ev); err != nil {
-		s.log.Error("mark revoked", "message_id", m.ID, "err", err)
+		return fmt.Errorf("mark revoked: %w", err)
 	}
+	return nil
 }
 
 // ListFilter narrows List.
@@ -147,6 +164,8 @@ func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, e
 		}
 		return nil, apperr.New(apperr.EngineError, "revoke failed: %v", err).Wrap(err)
 	}
-	s.markRevoked(ctx, row)
+	if err := s.markRevoked(ctx, row); err != nil {
+		return nil, err
+	}
 	return view(row), nil
 }

@@ -3,14 +3,20 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
 // consume applies rt's engine events in order until its queue is closed.
+//
+// An event that fails because the database (or another backing service) is
+// unreachable is applied again until it succeeds: the session's later events
+// wait in its queue meanwhile, so none is lost while the database is away.
 func (m *Manager) consume(id string, rt *runtime) {
 	defer m.wg.Done()
 	for {
@@ -18,29 +24,42 @@ func (m *Manager) consume(id string, rt *runtime) {
 		if !ok {
 			return
 		}
-		m.apply(context.Background(), id, rt, ev)
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+			err := m.apply(m.ctx, id, rt, ev)
+			if err == nil || !apperr.Unavailable(err) {
+				if err != nil {
+					m.log.Warn("engine event not applied", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
+				}
+				break
+			}
+			m.log.Warn("engine event waits for the database", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
+			select {
+			case <-m.ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
 	}
 }
 
 // apply handles one engine event under the session lock. Events of a runtime
 // that was stopped or replaced meanwhile are stale and dropped.
-func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.Event) {
+func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.Event) error {
 	switch ev.(type) {
 	case engine.MessageReceived, engine.Ack, engine.Revoked, engine.GroupUpdated:
 		if m.runtimeOf(id) == rt && m.opts.Observer != nil {
-			m.opts.Observer.EngineEvent(ctx, id, ev)
+			return m.opts.Observer.EngineEvent(ctx, id, ev)
 		}
-		return
+		return nil
 	}
 	unlock := m.lock(id)
 	defer unlock()
 	if m.runtimeOf(id) != rt {
-		return
+		return nil
 	}
 	row, err := m.opts.Store.GetSession(ctx, id)
 	if err != nil {
-		m.log.Error("read session for engine event", "session_id", id, "err", err)
-		return
+		return fmt.Errorf("read session: %w", err)
 	}
 	var to Status
 	reason := ""
@@ -54,11 +73,7 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 		if err := m.opts.Cache.Set(ctx, qrKey(id), b, time.Until(e.ExpiresAt)); err != nil {
 			m.log.Warn("cache QR code", "session_id", id, "err", err)
 		}
-		to, reason = StatusQRReady, "qr"
-		if err := m.setStatus(ctx, row, to, reason, nil, event.New(event.SessionQR, id, qr)); err != nil {
-			m.log.Warn("engine event ignored", "session_id", id, "event", to, "err", err)
-		}
-		return
+		return m.setStatus(ctx, row, StatusQRReady, "qr", nil, event.New(event.SessionQR, id, qr))
 	case engine.Paired:
 		to, reason = StatusAuthenticated, "paired"
 		mutate = func(r *store.Session) { r.Phone, r.PushName = e.Account.Phone, e.Account.PushName }
@@ -77,7 +92,7 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 			r.Started, r.Phone, r.PushName, r.LastError = false, "", "", reason
 		}
 		if err := m.opts.Store.SetSessionAuth(ctx, id, nil); err != nil {
-			m.log.Error("clear pairing", "session_id", id, "err", err)
+			return fmt.Errorf("clear pairing: %w", err)
 		}
 		// The device is gone: retire the engine once the status is stored.
 		defer m.stopRuntime(ctx, id)
@@ -88,9 +103,7 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 		}
 		mutate = func(r *store.Session) { r.LastError = reason }
 	default:
-		return
+		return nil
 	}
-	if err := m.setStatus(ctx, row, to, reason, mutate); err != nil {
-		m.log.Warn("engine event ignored", "session_id", id, "event", to, "err", err)
-	}
+	return m.setStatus(ctx, row, to, reason, mutate)
 }

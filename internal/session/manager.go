@@ -22,7 +22,9 @@ import (
 // Observer receives the engine events the session manager does not own
 // (messages, acks, revokes, group changes), for the services that do.
 type Observer interface {
-	EngineEvent(ctx context.Context, sessionID string, ev engine.Event)
+	// EngineEvent handles ev; an error for which apperr.Unavailable holds makes
+	// the manager try again later.
+	EngineEvent(ctx context.Context, sessionID string, ev engine.Event) error
 }
 
 // Options configure a Manager.
@@ -46,6 +48,9 @@ type Manager struct {
 	locks   map[string]*sync.Mutex // one per session: serialises its state changes
 	closed  bool
 	wg      sync.WaitGroup // event consumers
+
+	ctx    context.Context // of the event consumers; cancelled by Close
+	cancel context.CancelFunc
 }
 
 // runtime is a running session: its engine and the queue of its events.
@@ -59,7 +64,10 @@ func NewManager(opts Options) *Manager {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
+		ctx:     ctx,
+		cancel:  cancel,
 		opts:    opts,
 		log:     opts.Logger.With("component", "session"),
 		running: map[string]*runtime{},
@@ -586,6 +594,7 @@ func (m *Manager) Close(ctx context.Context) {
 		}
 		unlock()
 	}
+	m.cancel() // consumers still waiting for the database give up
 	m.wg.Wait()
 }
 
