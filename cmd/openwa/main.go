@@ -4,11 +4,14 @@
 //	openwa serve      serve
 //	openwa migrate    apply database migrations and exit
 //	openwa version    print the version
+//	openwa migrate-data --from <database URL> --to <database URL>
+//	                  copy everything into another (empty) database
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -40,12 +43,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "openwa", app.Version)
 		return nil
+	case "migrate-data":
+		fs := flag.NewFlagSet("migrate-data", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		from := fs.String("from", "", "source database: sqlite:<path> or postgres://…")
+		to := fs.String("to", "", "target database, empty: postgres://… or sqlite:<path>")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *from == "" || *to == "" {
+			return errors.New("migrate-data needs --from and --to")
+		}
+		return app.MigrateData(ctx, *from, *to, stdout)
 	case "serve", "migrate":
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: openwa [serve|migrate|version]\nConfiguration comes from the environment and ./.env; see README.md.")
+		fmt.Fprintln(stdout, "usage: openwa [serve|migrate|version|migrate-data --from <url> --to <url>]\n"+
+			"Configuration comes from the environment and ./.env; see README.md.")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want serve, migrate or version", cmd)
+		return fmt.Errorf("unknown command %q: want serve, migrate, migrate-data or version", cmd)
 	}
 	// .env fills in what the environment does not set.
 	dotenv, err := godotenv.Read()

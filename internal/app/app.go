@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/openwa/openwa/internal/auth"
@@ -380,4 +381,60 @@ func originPatterns(origins []string) []string {
 		}
 	}
 	return out
+}
+
+// OpenStoreURL opens a database named by URL: postgres://… or
+// postgresql://… for PostgreSQL, sqlite:<path> (or a bare path) for SQLite.
+func OpenStoreURL(ctx context.Context, raw string) (*store.Store, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return store.OpenPostgres(ctx, raw, 10, false)
+	case strings.HasPrefix(raw, "sqlite://"):
+		return store.OpenSQLite(ctx, strings.TrimPrefix(raw, "sqlite://"))
+	case strings.HasPrefix(raw, "sqlite:"):
+		return store.OpenSQLite(ctx, strings.TrimPrefix(raw, "sqlite:"))
+	case raw != "" && !strings.Contains(raw, "://"):
+		return store.OpenSQLite(ctx, raw)
+	}
+	return nil, fmt.Errorf("%q: want postgres://… or sqlite:<path>", raw)
+}
+
+// MigrateData copies everything from one database to another (empty) one,
+// then checks that every table holds as many rows on both sides.
+func MigrateData(ctx context.Context, from, to string, out io.Writer) error {
+	src, err := OpenStoreURL(ctx, from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	defer src.Close()
+	dst, err := OpenStoreURL(ctx, to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	defer dst.Close()
+	for _, st := range []*store.Store{src, dst} {
+		if _, err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "copying %s → %s\n", src.Dialect(), dst.Dialect())
+	if err := src.CopyTo(ctx, dst, func(table string, n int64) { fmt.Fprintf(out, "  %-17s %d rows\n", table, n) }); err != nil {
+		return err
+	}
+	a, err := src.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := dst.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return fmt.Errorf("verification failed: %s has %d rows in the source and %d in the target", a[i].Table, a[i].Rows, b[i].Rows)
+		}
+	}
+	fmt.Fprintln(out, "verified: every table holds the same number of rows on both sides")
+	fmt.Fprintln(out, "media bytes stay where they are: point the new configuration at the same STORAGE_* settings")
+	return nil
 }
