@@ -392,6 +392,14 @@ func TestMigrateData(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
 
+	// Pointing the SQLite deployment at an empty PostgreSQL says how to bring the data along.
+	fresh := start(t, bin, dir, "API_KEY="+key, "DATABASE_TYPE=postgres", "DATABASE_URL="+storetest.PostgresURL(t))
+	if !strings.Contains(fresh.logs.String(), "openwa migrate-data --from sqlite:") {
+		t.Fatalf("no hint about the SQLite data left behind:\n%s", fresh.logs)
+	}
+	fresh.cmd.Process.Signal(syscall.SIGTERM)
+	fresh.cmd.Wait()
+
 	var out bytes.Buffer
 	from, to := "sqlite:"+filepath.Join(dir, "data", "openwa.db"), pgURL
 	if err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, os.Getenv, &out, io.Discard); err != nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if len(applied) > 0 {
 		log.Info("migrations applied", "applied", applied)
 	}
-	if err := checkDatabaseKind(ctx, st, log); err != nil {
+	if err := checkDatabaseKind(ctx, cfg, st, log); err != nil {
 		return fail(err)
 	}
 	keys := auth.NewService(st, log)
@@ -322,10 +323,21 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 // checkDatabaseKind records which database the data was written with and
 // warns when the configuration now names another (the seed's v1 rule: a
 // restart switches adapters, no data moves by itself).
-func checkDatabaseKind(ctx context.Context, st *store.Store, log *slog.Logger) error {
+//
+// Switching databases is a restart with another DATABASE_TYPE, and the data
+// does not move by itself: a PostgreSQL deployment that finds the SQLite file
+// of an earlier run says so, and how to move it.
+func checkDatabaseKind(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) error {
 	kind, err := st.GetMeta(ctx, "database_type")
 	if err != nil {
 		return fmt.Errorf("read meta: %w", err)
+	}
+	if cfg.DatabaseType == "postgres" && kind == "" {
+		if fi, err := os.Stat(cfg.DatabaseSQLitePath); err == nil && fi.Size() > 0 {
+			log.Warn("DATABASE_TYPE=postgres, but SQLite data of an earlier run is here and is not used; "+
+				"to keep it, stop OpenWA and run: openwa migrate-data --from sqlite:"+cfg.DatabaseSQLitePath+" --to <DATABASE_URL>",
+				"sqlite_path", cfg.DatabaseSQLitePath)
+		}
 	}
 	if kind == "" {
 		return st.SetMeta(ctx, "database_type", st.Dialect())
