@@ -23,6 +23,7 @@ import (
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/mock"
+	"github.com/openwa/openwa/internal/engine/whatsmeow"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/httpapi"
 	"github.com/openwa/openwa/internal/media"
@@ -36,6 +37,7 @@ import (
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 	"github.com/openwa/openwa/internal/webhook"
+	"go.mau.fi/whatsmeow/store/sqlstore"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -107,6 +109,7 @@ type App struct {
 	Events   *event.Log
 	Hub      *realtime.Hub
 	Store    *store.Store
+	Devices  *sqlstore.Container // whatsmeow's device store, in Store's database
 	cache    cache.Cache
 	bus      *redisbus.Bus // nil without Redis
 	log      *slog.Logger
@@ -147,6 +150,11 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		log.Info("migrations applied", "applied", applied)
 	}
 	if err := checkDatabaseKind(ctx, cfg, st, log); err != nil {
+		return fail(err)
+	}
+	// whatsmeow's device store lives in the same database, on either dialect.
+	devices, err := whatsmeow.OpenDevices(ctx, st.DB(), st.Dialect())
+	if err != nil {
 		return fail(err)
 	}
 	keys := auth.NewService(st, log)
@@ -222,7 +230,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		},
 	})
 	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Hub: hub,
-		Store: st, cache: c, bus: bus, log: log}, nil
+		Store: st, Devices: devices, cache: c, bus: bus, log: log}, nil
 }
 
 // Start starts the background workers (outbox, webhook deliveries, event
@@ -426,6 +434,9 @@ func MigrateData(ctx context.Context, from, to string, out io.Writer) error {
 	defer dst.Close()
 	for _, st := range []*store.Store{src, dst} {
 		if _, err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		if _, err := whatsmeow.OpenDevices(ctx, st.DB(), st.Dialect()); err != nil {
 			return err
 		}
 	}

@@ -45,7 +45,11 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress func(table stri
 			return fmt.Errorf("the target already holds data (%d rows in %s): copy into an empty database", c.Rows, c.Table)
 		}
 	}
-	for _, t := range tables {
+	extra, err := s.foreignTables(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range append(append([]string{}, tables...), extra...) {
 		n, err := s.copyTable(ctx, dst, t)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", t, err)
@@ -72,8 +76,9 @@ func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	// What each column is on the target: text columns take strings, never bytes.
-	text, err := dst.textColumns(ctx, table)
+	// What each column is on the target: text columns take strings, never
+	// bytes; boolean ones true and false, not SQLite's 1 and 0.
+	text, boolean, err := dst.columnKinds(ctx, table)
 	if err != nil {
 		return 0, err
 	}
@@ -94,6 +99,9 @@ func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64,
 				if b, ok := v.([]byte); ok && text[cols[i]] {
 					vals[i] = string(b)
 				}
+				if n, ok := v.(int64); ok && boolean[cols[i]] {
+					vals[i] = n != 0
+				}
 			}
 			if _, err := tx.ExecContext(ctx, insert, vals...); err != nil {
 				return err
@@ -113,21 +121,47 @@ func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64,
 	return n, err
 }
 
-// textColumns names the text columns of a table.
-func (s *Store) textColumns(ctx context.Context, table string) (map[string]bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT * FROM `+table+` WHERE 1 = 0`)
+// foreignTables lists the tables other components keep in this database
+// (whatsmeow's device store: whatsmeow_*), devices first because the others
+// refer to them; the version table is the target's own.
+func (s *Store) foreignTables(ctx context.Context) ([]string, error) {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'whatsmeow\_%' ESCAPE '\' ORDER BY name`
+	if s.dialect == "postgres" {
+		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'whatsmeow\_%' ORDER BY tablename`
+	}
+	names, err := s.column(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	out := []string{}
+	for _, n := range names {
+		switch n {
+		case "whatsmeow_version":
+		case "whatsmeow_device":
+			out = append([]string{n}, out...)
+		default:
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// columnKinds names the text and boolean columns of a table.
+func (s *Store) columnKinds(ctx context.Context, table string) (text, boolean map[string]bool, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT * FROM `+table+` WHERE 1 = 0`)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer rows.Close()
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]bool{}
+	text, boolean = map[string]bool{}, map[string]bool{}
 	for _, t := range types {
 		name := strings.ToUpper(t.DatabaseTypeName())
-		out[t.Name()] = name == "TEXT" || strings.HasPrefix(name, "VARCHAR")
+		text[t.Name()] = name == "TEXT" || strings.HasPrefix(name, "VARCHAR")
+		boolean[t.Name()] = name == "BOOL" || name == "BOOLEAN"
 	}
-	return out, nil
+	return text, boolean, nil
 }

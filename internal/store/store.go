@@ -103,6 +103,10 @@ func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool)
 	return s, nil
 }
 
+// DB returns the writer pool, for components that keep tables of their own
+// in the same database (whatsmeow's device store).
+func (s *Store) DB() *sql.DB { return s.w }
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
