@@ -1,6 +1,7 @@
 // Package storetest gives tests a database of each dialect: SQLite in a
-// temporary folder, and PostgreSQL in a schema of its own on the server of
-// OPENWA_TEST_POSTGRES_URL, dropped when the test ends. Without that variable
+// temporary folder, and a PostgreSQL database of its own on the server of
+// OPENWA_TEST_POSTGRES_URL, dropped when the test ends. (A database, not a
+// schema: whatsmeow's device store looks for its tables database-wide.) Without that variable
 // PostgreSQL tests skip, unless CI=true: then they fail.
 package storetest
 
@@ -16,7 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// PostgresURL creates a fresh schema and returns a URL that uses it.
+// PostgresURL creates a fresh database and returns a URL that uses it.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("OPENWA_TEST_POSTGRES_URL")
@@ -28,26 +29,24 @@ func PostgresURL(t testing.TB) string {
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
+	name := "openwa_test_" + hex.EncodeToString(b)
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
+	if _, err := db.ExecContext(context.Background(), `CREATE DATABASE `+name); err != nil {
 		db.Close()
-		t.Fatalf("create schema on %s: %v", redact(base), err)
+		t.Fatalf("create database on %s: %v", redact(base), err)
 	}
 	t.Cleanup(func() {
-		_, _ = db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		_, _ = db.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 		db.Close()
 	})
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u.Path = "/" + name
 	return u.String()
 }
 
