@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	messages := message.New(message.Options{Store: st, Sessions: sessions,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
 		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log,
-		Media: blobs, Fetcher: netguard.Client(mediaFetchTimeout, cfg.MediaAllowPrivate),
+		Media: blobs, Cache: c, Fetcher: netguard.Client(mediaFetchTimeout, cfg.MediaAllowPrivate),
 		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
 	hub := realtime.NewHub()

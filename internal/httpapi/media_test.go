@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openwa/openwa/internal/media/mediatest"
 )
 
 func pngBytes(t *testing.T) []byte {
@@ -218,5 +220,47 @@ func TestDeleteSessionRemovesMedia(t *testing.T) {
 	e.expect(e.do("DELETE", "/api/sessions/gone", nil), 200, "")
 	if ok, err := blobs.Exists(context.Background(), key); ok || err != nil {
 		t.Fatalf("media left behind: %v", err)
+	}
+}
+
+// On S3 the media route redirects to a signed URL; the URL is cached, so
+// repeated downloads do not sign again.
+func TestMediaRedirectsToSignedURL(t *testing.T) {
+	c := mediatest.S3Config(t)
+	e := newEnv(t, map[string]string{"STORAGE_TYPE": "s3", "STORAGE_S3_BUCKET": c.Bucket, "STORAGE_S3_ENDPOINT": c.Endpoint,
+		"STORAGE_S3_ACCESS_KEY_ID": c.AccessKeyID, "STORAGE_S3_SECRET_ACCESS_KEY": c.SecretAccessKey,
+		"STORAGE_S3_FORCE_PATH_STYLE": "true"})
+	e.createSession("m", true)
+	e.waitStatus("m", "READY")
+	r := e.do("POST", "/api/sessions/m/messages/send-document", map[string]any{"chatId": "6281234567890",
+		"media": map[string]any{"data": b64([]byte("<html>not here</html>"))}, "filename": "page.html"})
+	e.expect(r, 201, "")
+	path := strings.TrimPrefix(r.data()["media"].(map[string]any)["url"].(string), "http://localhost:2785")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var locations []string
+	for range 2 {
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("X-API-Key", adminKey)
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), c.Endpoint) {
+			t.Fatalf("media on S3: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		locations = append(locations, res.Header.Get("Location"))
+	}
+	if locations[0] != locations[1] {
+		t.Fatal("the signed URL was not cached")
+	}
+	// Following it downloads the bytes, as an attachment (HTML must not render).
+	got, err := http.Get(locations[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Body.Close()
+	if got.StatusCode != 200 || !strings.HasPrefix(got.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("signed URL: %d %v", got.StatusCode, got.Header)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
@@ -209,7 +210,7 @@ func (s *Service) OpenMedia(ctx context.Context, sessionID, id string) (m *Media
 		return nil, nil, "", fmt.Errorf("read media: %w", err)
 	}
 	m = s.mediaView(row)
-	if redirect, err = s.opts.Media.URL(ctx, row.StorageKey, m.Disposition()); err != nil {
+	if redirect, err = s.signedURL(ctx, row, m.Disposition()); err != nil {
 		return nil, nil, "", apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
 	}
 	if redirect != "" {
@@ -223,6 +224,26 @@ func (s *Service) OpenMedia(ctx context.Context, sessionID, id string) (m *Media
 		return nil, nil, "", apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
 	}
 	return m, r, "", nil
+}
+
+// signedURLTTL is how long a cached signed URL is handed out; the storage
+// signs them for an hour, so a client always gets one valid for 45 minutes or more.
+const signedURLTTL = 15 * time.Minute
+
+// signedURL returns the storage's direct URL for a blob ("" for local
+// storage), from the cache while one is fresh.
+func (s *Service) signedURL(ctx context.Context, row *store.Media, disposition string) (string, error) {
+	key := "mediaurl:" + row.ID
+	if s.opts.Cache != nil {
+		if b, err := s.opts.Cache.Get(ctx, key); err == nil {
+			return string(b), nil
+		}
+	}
+	u, err := s.opts.Media.URL(ctx, row.StorageKey, disposition)
+	if err == nil && u != "" && s.opts.Cache != nil {
+		_ = s.opts.Cache.Set(ctx, key, []byte(u), signedURLTTL) // a cache that is away only costs a signature
+	}
+	return u, err
 }
 
 // Disposition is the Content-Disposition media is served with: only what

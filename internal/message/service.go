@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/media"
@@ -38,6 +39,7 @@ type Options struct {
 	Logger    *slog.Logger
 
 	Media        media.Store
+	Cache        cache.Cache  // signed media URLs, shared by the instances on Redis
 	Fetcher      *http.Client // for media URLs: netguard's client
 	AllowPrivate bool         // MEDIA_ALLOW_PRIVATE
 	MaxUpload    int64        // MAX_UPLOAD_MB in bytes
