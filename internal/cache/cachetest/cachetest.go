@@ -4,14 +4,12 @@ package cachetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/openwa/openwa/internal/cache"
+	"github.com/openwa/openwa/internal/testsvc"
 )
 
 // Run checks a cache: values come back as stored, copies and all; they
@@ -59,14 +57,5 @@ func Run(t *testing.T, c cache.Cache) {
 // RedisURL returns OPENWA_TEST_REDIS_URL and a fresh key prefix.
 func RedisURL(t testing.TB) (url, prefix string) {
 	t.Helper()
-	url = os.Getenv("OPENWA_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENWA_TEST_REDIS_URL is not set: CI runs the Redis tests against a real Redis")
-		}
-		t.Skip("OPENWA_TEST_REDIS_URL not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return url, "openwa-test-" + hex.EncodeToString(b) + ":"
+	return testsvc.Need(t, "OPENWA_TEST_REDIS_URL", "Redis"), testsvc.Name("openwa-test-") + ":"
 }

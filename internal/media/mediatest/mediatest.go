@@ -4,8 +4,6 @@ package mediatest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/media/s3"
+	"github.com/openwa/openwa/internal/testsvc"
 )
 
 // Run checks a store: what is put can be read, listed as existing, deleted
@@ -86,16 +85,8 @@ func Run(t *testing.T, s media.Store) {
 // S3Config returns the configuration of a new, empty bucket, removed when the test ends.
 func S3Config(t testing.TB) s3.Config {
 	t.Helper()
-	endpoint := os.Getenv("OPENWA_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENWA_TEST_S3_ENDPOINT is not set: CI runs the S3 tests against a real S3-compatible server")
-		}
-		t.Skip("OPENWA_TEST_S3_ENDPOINT not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	cfg := s3.Config{Bucket: "openwa-test-" + hex.EncodeToString(b), Region: "us-east-1", Endpoint: endpoint,
+	endpoint := testsvc.Need(t, "OPENWA_TEST_S3_ENDPOINT", "S3-compatible server")
+	cfg := s3.Config{Bucket: testsvc.Name("openwa-test-"), Region: "us-east-1", Endpoint: endpoint,
 		AccessKeyID: os.Getenv("OPENWA_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("OPENWA_TEST_S3_SECRET_KEY"),
 		ForcePathStyle: true}
 	st, err := s3.New(cfg)

@@ -7,29 +7,20 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/openwa/openwa/internal/testsvc"
 )
 
 // PostgresURL creates a fresh database and returns a URL that uses it.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("OPENWA_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OPENWA_TEST_POSTGRES_URL is not set: CI runs every test against a real PostgreSQL")
-		}
-		t.Skip("OPENWA_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "openwa_test_" + hex.EncodeToString(b)
+	base := testsvc.Need(t, "OPENWA_TEST_POSTGRES_URL", "PostgreSQL")
+	name := testsvc.Name("openwa_test_")
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
