@@ -1,0 +1,221 @@
+package whatsmeow
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/openwa/openwa/internal/engine"
+)
+
+// This file translates between whatsmeow's types and the engine contract's.
+// It holds no connection, so it is tested on its own; the engine that uses it
+// is proven against a protocol-level fake WhatsApp server.
+
+// connectionEvent maps whatsmeow's connection events to the contract's, as
+// they happen: never from a stale IsLoggedIn(). me is the linked account when
+// known. ok is false for events that are not about the connection.
+func connectionEvent(evt any, me engine.Account, now time.Time) (ev engine.Event, ok bool) {
+	switch e := evt.(type) {
+	case *events.Connected, *events.KeepAliveRestored:
+		return engine.Ready{Account: me}, true
+	case *events.PairSuccess:
+		return engine.Paired{Account: account(e.ID, e.LID, e.BusinessName)}, true
+	case *events.Disconnected:
+		return engine.Disconnected{Reason: "connection to WhatsApp lost", WillReconnect: true}, true
+	case *events.KeepAliveTimeout:
+		return engine.Disconnected{Reason: fmt.Sprintf("WhatsApp stopped answering keep-alives (%d in a row, last answer %s)",
+			e.ErrorCount, e.LastSuccess.UTC().Format(time.RFC3339)), WillReconnect: true}, true
+	case *events.LoggedOut:
+		reason := "the device was unlinked from the phone"
+		if e.OnConnect {
+			reason = "WhatsApp refused the login: " + e.Reason.String()
+		}
+		return engine.LoggedOut{Reason: reason}, true
+	case *events.StreamReplaced:
+		return engine.Failed{Reason: "stream replaced: another client connected with this device's keys"}, true
+	case *events.TemporaryBan:
+		f := engine.Failed{Reason: "temporarily banned by WhatsApp: " + e.Code.String()}
+		if e.Expire > 0 {
+			f.Until = now.Add(e.Expire).UTC()
+		}
+		return f, true
+	case *events.ClientOutdated:
+		return engine.Failed{Reason: "WhatsApp says this client is outdated: update OpenWA"}, true
+	case *events.ConnectFailure:
+		return engine.Failed{Reason: fmt.Sprintf("WhatsApp refused the connection: %s %s", e.Reason, e.Message)}, true
+	}
+	return nil, false
+}
+
+// account describes a linked device's account; phone is the user part of its JID.
+func account(id, lid types.JID, pushName string) engine.Account {
+	a := engine.Account{JID: id.ToNonAD().String(), Phone: id.User, PushName: pushName}
+	if !lid.IsEmpty() {
+		a.LID = lid.ToNonAD().String()
+	}
+	return a
+}
+
+// ackStatus maps a receipt type to a delivery status; ok is false for receipts that are not acks.
+func ackStatus(t types.ReceiptType) (engine.AckStatus, bool) {
+	switch t {
+	case types.ReceiptTypeDelivered:
+		return engine.AckDelivered, true
+	case types.ReceiptTypeRead, types.ReceiptTypeReadSelf:
+		return engine.AckRead, true
+	case types.ReceiptTypePlayed, types.ReceiptTypePlayedSelf:
+		return engine.AckPlayed, true
+	}
+	return "", false
+}
+
+// receivedMessage translates an incoming message. Media bytes are not here:
+// the engine downloads them later, outside whatsmeow's event handler. Where
+// the sender is a LID and its phone JID is known, FromPhone carries it.
+func receivedMessage(e *events.Message) *engine.Message {
+	m := &engine.Message{WAMessageID: e.Info.ID, ChatID: e.Info.Chat.ToNonAD().String(),
+		From: e.Info.Sender.ToNonAD().String(), FromMe: e.Info.IsFromMe, PushName: e.Info.PushName,
+		Timestamp: e.Info.Timestamp.UTC(), Type: engine.TypeUnknown}
+	if e.Info.Sender.Server == types.HiddenUserServer && e.Info.SenderAlt.Server == types.DefaultUserServer {
+		m.FromPhone = e.Info.SenderAlt.ToNonAD().String()
+	}
+	msg := e.Message
+	if msg == nil {
+		return m
+	}
+	var ctx *waE2E.ContextInfo
+	switch {
+	case msg.Conversation != nil:
+		m.Type, m.Text = engine.TypeText, msg.GetConversation()
+	case msg.ExtendedTextMessage != nil:
+		m.Type, m.Text, ctx = engine.TypeText, msg.GetExtendedTextMessage().GetText(), msg.GetExtendedTextMessage().GetContextInfo()
+	case msg.ImageMessage != nil:
+		im := msg.GetImageMessage()
+		m.Type, m.Caption, ctx = engine.TypeImage, im.GetCaption(), im.GetContextInfo()
+		m.Media = &engine.Media{Mimetype: im.GetMimetype()}
+	case msg.VideoMessage != nil:
+		vm := msg.GetVideoMessage()
+		m.Type, m.Caption, ctx = engine.TypeVideo, vm.GetCaption(), vm.GetContextInfo()
+		m.Media = &engine.Media{Mimetype: vm.GetMimetype()}
+	case msg.AudioMessage != nil:
+		am := msg.GetAudioMessage()
+		m.Type, ctx = engine.TypeAudio, am.GetContextInfo()
+		if am.GetPTT() {
+			m.Type = engine.TypeVoice
+		}
+		m.Media = &engine.Media{Mimetype: am.GetMimetype()}
+	case msg.DocumentMessage != nil:
+		dm := msg.GetDocumentMessage()
+		m.Type, m.Caption, ctx = engine.TypeDocument, dm.GetCaption(), dm.GetContextInfo()
+		m.Media = &engine.Media{Mimetype: dm.GetMimetype(), Filename: dm.GetFileName()}
+	case msg.StickerMessage != nil:
+		m.Type, ctx = engine.TypeSticker, msg.GetStickerMessage().GetContextInfo()
+		m.Media = &engine.Media{Mimetype: msg.GetStickerMessage().GetMimetype()}
+	case msg.LocationMessage != nil:
+		l := msg.GetLocationMessage()
+		m.Type, ctx = engine.TypeLocation, l.GetContextInfo()
+		m.Location = &engine.Location{Latitude: l.GetDegreesLatitude(), Longitude: l.GetDegreesLongitude(),
+			Name: l.GetName(), Address: l.GetAddress()}
+	case msg.ContactMessage != nil:
+		m.Type = engine.TypeContact
+		m.Contacts = []engine.ContactCard{cardOf(msg.GetContactMessage())}
+	case msg.ContactsArrayMessage != nil:
+		m.Type = engine.TypeContact
+		for _, c := range msg.GetContactsArrayMessage().GetContacts() {
+			m.Contacts = append(m.Contacts, cardOf(c))
+		}
+	case msg.ReactionMessage != nil:
+		r := msg.GetReactionMessage()
+		m.Type, m.Reaction = engine.TypeReaction, &engine.Reaction{MessageID: r.GetKey().GetID(), Emoji: r.GetText()}
+	case msg.PollCreationMessage != nil || msg.PollCreationMessageV3 != nil:
+		p := msg.GetPollCreationMessage()
+		if p == nil {
+			p = msg.GetPollCreationMessageV3()
+		}
+		m.Type = engine.TypePoll
+		m.Poll = &engine.Poll{Name: p.GetName(), MultipleAnswers: p.GetSelectableOptionsCount() != 1}
+		for _, o := range p.GetOptions() {
+			m.Poll.Options = append(m.Poll.Options, o.GetOptionName())
+		}
+	case msg.ProtocolMessage != nil && msg.GetProtocolMessage().GetType() == waE2E.ProtocolMessage_REVOKE:
+		m.Type, m.Text = engine.TypeRevoked, ""
+		m.ReplyTo = msg.GetProtocolMessage().GetKey().GetID() // the revoked message
+	}
+	if ctx != nil {
+		m.ReplyTo = ctx.GetStanzaID()
+		m.Mentions = ctx.GetMentionedJID()
+	}
+	return m
+}
+
+func cardOf(c *waE2E.ContactMessage) engine.ContactCard {
+	card := engine.ContactCard{Name: c.GetDisplayName()}
+	for _, line := range strings.Split(c.GetVcard(), "\n") {
+		if i := strings.Index(line, "waid="); i >= 0 && strings.HasPrefix(strings.ToUpper(line), "TEL") {
+			card.Phone = strings.SplitN(line[i+len("waid="):], ":", 2)[0]
+			break
+		}
+	}
+	return card
+}
+
+// vcard writes the vCard WhatsApp clients read a shared contact from.
+func vcard(c engine.ContactCard) string {
+	return fmt.Sprintf("BEGIN:VCARD\nVERSION:3.0\nFN:%s\nTEL;type=CELL;waid=%s:+%s\nEND:VCARD",
+		strings.NewReplacer("\n", " ", "\r", " ").Replace(c.Name), c.Phone, c.Phone)
+}
+
+// contextInfo carries a reply and mentions, or nil when there are none.
+func contextInfo(chatID string, out *engine.Outgoing) *waE2E.ContextInfo {
+	if out.ReplyTo == "" && len(out.Mentions) == 0 {
+		return nil
+	}
+	ci := &waE2E.ContextInfo{MentionedJID: out.Mentions}
+	if out.ReplyTo != "" {
+		ci.StanzaID = proto.String(out.ReplyTo)
+		ci.RemoteJID = proto.String(chatID)
+	}
+	return ci
+}
+
+// textual builds the message of a send that carries no media; media messages
+// are built after their upload, and polls by whatsmeow (they need a secret).
+func textual(out *engine.Outgoing) (*waE2E.Message, error) {
+	ci := contextInfo(out.ChatID, out)
+	switch out.Type {
+	case engine.TypeText:
+		if ci == nil {
+			return &waE2E.Message{Conversation: proto.String(out.Text)}, nil
+		}
+		return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(out.Text), ContextInfo: ci}}, nil
+	case engine.TypeLocation:
+		l := out.Location
+		return &waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(l.Latitude),
+			DegreesLongitude: proto.Float64(l.Longitude), Name: nonEmpty(l.Name), Address: nonEmpty(l.Address), ContextInfo: ci}}, nil
+	case engine.TypeContact:
+		if len(out.Contacts) == 1 {
+			c := out.Contacts[0]
+			return &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String(c.Name),
+				Vcard: proto.String(vcard(c)), ContextInfo: ci}}, nil
+		}
+		arr := &waE2E.ContactsArrayMessage{DisplayName: proto.String(fmt.Sprintf("%d contacts", len(out.Contacts))), ContextInfo: ci}
+		for _, c := range out.Contacts {
+			arr.Contacts = append(arr.Contacts, &waE2E.ContactMessage{DisplayName: proto.String(c.Name), Vcard: proto.String(vcard(c))})
+		}
+		return &waE2E.Message{ContactsArrayMessage: arr}, nil
+	}
+	return nil, fmt.Errorf("%s messages are not built here: %w", out.Type, engine.ErrUnsupported)
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return proto.String(s)
+}
