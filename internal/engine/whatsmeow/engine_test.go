@@ -1,0 +1,91 @@
+package whatsmeow
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
+)
+
+type memAuth struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (a *memAuth) LoadAuth(context.Context) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.b, nil
+}
+func (a *memAuth) SaveAuth(_ context.Context, b []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.b = b
+	return nil
+}
+func (a *memAuth) ClearAuth(context.Context) error { return a.SaveAuth(context.Background(), nil) }
+
+// unreachable is a network where nothing answers.
+type unreachable struct{}
+
+func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: no route to host")
+}
+
+// With no network, starting ends in a clear error at once: no hang, no crash,
+// nothing left running.
+func TestConnectWithoutNetwork(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Migrate(ctx)
+	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []engine.Event
+	e := New(devices, engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) {
+		mu.Lock()
+		got = append(got, ev)
+		mu.Unlock()
+	}})
+	e.transport = unreachable{}
+	done := make(chan error, 1)
+	go func() { done <- e.Connect(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cannot reach WhatsApp") {
+			t.Fatalf("connect: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("connect hangs without a network")
+	}
+	if e.Me() != nil {
+		t.Fatal("an unpaired engine has an account")
+	}
+	if _, err := e.PairPhone(ctx, "6281234567890"); !errors.Is(err, engine.ErrNotConnected) {
+		t.Fatalf("pairing code without a connection: %v", err)
+	}
+	if err := e.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 {
+		t.Fatal("no Connecting event")
+	}
+	if _, ok := got[0].(engine.Connecting); !ok {
+		t.Fatalf("first event %#v", got[0])
+	}
+}
