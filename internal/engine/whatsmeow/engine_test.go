@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
+
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -87,5 +90,52 @@ func TestConnectWithoutNetwork(t *testing.T) {
 	}
 	if _, ok := got[0].(engine.Connecting); !ok {
 		t.Fatalf("first event %#v", got[0])
+	}
+}
+
+// Against the fake WhatsApp server the real whatsmeow client completes the
+// Noise handshake, checks the server's certificate chain, and turns the
+// server's pairing refs into QR codes: the engine reports them.
+func TestQRFromTheFakeServer(t *testing.T) {
+	ctx := context.Background()
+	srv := fakewa.New()
+	defer srv.Close()
+	saved := whatsmeow.WACertPubKey
+	whatsmeow.WACertPubKey = *srv.Root.Pub // test only: trust the fake root
+	defer func() { whatsmeow.WACertPubKey = saved }()
+
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Migrate(ctx)
+	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan engine.Event, 16)
+	e := New(devices, engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- ev }})
+	e.transport = srv.Transport()
+	if err := e.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Disconnect(ctx)
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if qr, ok := ev.(engine.QR); ok {
+				if !strings.Contains(qr.Code, "2@fakeref1,") || qr.ExpiresAt.Before(time.Now()) {
+					t.Fatalf("QR %+v", qr)
+				}
+				if conns := srv.Conns(); len(conns) != 1 || conns[0].Payload.GetUsername() != 0 {
+					t.Fatalf("the server saw %d connections", len(conns))
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no QR code from the fake server")
+		}
 	}
 }

@@ -1,0 +1,337 @@
+// Package fakewa is a fake WhatsApp server for tests: it speaks the real
+// protocol (websocket frames with the WA header, the Noise XX handshake as
+// responder, binary XML nodes) to the real, unmodified whatsmeow client on
+// loopback. Production code never imports it; a test that uses it points
+// whatsmeow.WACertPubKey at Root, which only a test may do.
+//
+// This first part takes a client through the handshake and, for an unpaired
+// device, offers pairing refs, from which whatsmeow makes the QR codes.
+package fakewa
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.mau.fi/libsignal/ecc"
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waCert"
+	"go.mau.fi/whatsmeow/proto/waWa6"
+	"go.mau.fi/whatsmeow/socket"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/util/gcmutil"
+	"go.mau.fi/whatsmeow/util/keys"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/hkdf"
+	"google.golang.org/protobuf/proto"
+)
+
+// Server is a fake WhatsApp on a loopback port.
+type Server struct {
+	Root keys.KeyPair // signs the intermediate certificate; tests set whatsmeow.WACertPubKey to Root.Pub
+
+	srv          *httptest.Server
+	static       *keys.KeyPair
+	intermediate *keys.KeyPair
+
+	mu    sync.Mutex
+	conns []*Conn
+	refs  []string
+}
+
+// New starts a server; Close stops it.
+func New() *Server {
+	s := &Server{Root: *keys.NewKeyPair(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
+		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Close stops the server and every connection.
+func (s *Server) Close() { s.srv.CloseClientConnections(); s.srv.Close() }
+
+// Transport carries a client's connections to this server, whatever host
+// they name: whatsmeow's websocket URL is a constant.
+func (s *Server) Transport() http.RoundTripper {
+	addr := s.srv.Listener.Addr().String()
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	// The client asks for wss://: the "TLS" dial returns the plain loopback
+	// connection, and HTTP/1.1 goes over it.
+	return &http.Transport{DialContext: dial, DialTLSContext: dial, ForceAttemptHTTP2: false}
+}
+
+// Conns are the connections that completed the handshake.
+func (s *Server) Conns() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Conn(nil), s.conns...)
+}
+
+// Conn is one client connection after the handshake.
+type Conn struct {
+	ws      *websocket.Conn
+	Payload *waWa6.ClientPayload // what the client said it is
+
+	mu          sync.Mutex
+	write, read cipher.AEAD
+	wn, rn      uint32
+	Received    chan *waBinary.Node
+}
+
+// Send encrypts and sends a node.
+func (c *Conn) Send(ctx context.Context, n waBinary.Node) error {
+	data, err := waBinary.Marshal(n)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ct := c.write.Seal(nil, iv(c.wn), data, nil)
+	c.wn++
+	c.mu.Unlock()
+	return c.ws.Write(ctx, websocket.MessageBinary, frame(nil, ct))
+}
+
+func iv(n uint32) []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint32(b[8:], n)
+	return b
+}
+
+// frame prefixes data with its 3-byte length (and, first, the header).
+func frame(header, data []byte) []byte {
+	out := append([]byte{}, header...)
+	out = append(out, byte(len(data)>>16), byte(len(data)>>8), byte(len(data)))
+	return append(out, data...)
+}
+
+// frames splits a websocket message into frames; the first of a connection
+// starts with the 4-byte WA header.
+func frames(msg []byte, header bool) ([][]byte, error) {
+	if header {
+		if len(msg) < len(socket.WAConnHeader) || string(msg[:2]) != "WA" {
+			return nil, fmt.Errorf("no WA header")
+		}
+		msg = msg[len(socket.WAConnHeader):]
+	}
+	var out [][]byte
+	for len(msg) >= 3 {
+		n := int(msg[0])<<16 | int(msg[1])<<8 | int(msg[2])
+		if len(msg) < 3+n {
+			return nil, fmt.Errorf("short frame")
+		}
+		out = append(out, msg[3:3+n])
+		msg = msg[3+n:]
+	}
+	return out, nil
+}
+
+// noise is the responder's side of the Noise XX handshake (mirroring socket/noisehandshake.go).
+type noise struct {
+	hash, salt []byte
+	key        cipher.AEAD
+	counter    uint32
+}
+
+func (n *noise) start(header []byte) {
+	n.hash = []byte(socket.NoiseStartPattern)
+	n.salt = n.hash
+	n.key, _ = gcmutil.Prepare(n.hash)
+	n.auth(header)
+}
+
+func (n *noise) auth(data []byte) { h := sha256.Sum256(append(n.hash, data...)); n.hash = h[:] }
+
+func (n *noise) encrypt(p []byte) []byte {
+	c := n.key.Seal(nil, iv(n.counter), p, n.hash)
+	n.counter++
+	n.auth(c)
+	return c
+}
+
+func (n *noise) decrypt(c []byte) ([]byte, error) {
+	p, err := n.key.Open(nil, iv(n.counter), c, n.hash)
+	n.counter++
+	if err == nil {
+		n.auth(c)
+	}
+	return p, err
+}
+
+func (n *noise) mix(priv, pub [32]byte) error {
+	secret, err := curve25519.X25519(priv[:], pub[:])
+	if err != nil {
+		return err
+	}
+	n.counter = 0
+	w, r := expand(n.salt, secret)
+	n.salt = w
+	n.key, err = gcmutil.Prepare(r)
+	return err
+}
+
+func expand(salt, data []byte) (a, b []byte) {
+	h := hkdf.New(sha256.New, data, salt, nil)
+	a, b = make([]byte, 32), make([]byte, 32)
+	io.ReadFull(h, a)
+	io.ReadFull(h, b)
+	return a, b
+}
+
+// cert is the chain whatsmeow checks: Root signs the intermediate, which signs the leaf (the static key).
+func (s *Server) cert() []byte {
+	now := time.Now()
+	details := func(serial, issuer uint32, key []byte) []byte {
+		b, _ := proto.Marshal(&waCert.CertChain_NoiseCertificate_Details{Serial: proto.Uint32(serial),
+			IssuerSerial: proto.Uint32(issuer), Key: key, NotBefore: proto.Uint64(uint64(now.Add(-time.Hour).Unix())),
+			NotAfter: proto.Uint64(uint64(now.Add(time.Hour).Unix()))})
+		return b
+	}
+	sign := func(kp *keys.KeyPair, msg []byte) []byte {
+		sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*kp.Priv), msg)
+		return sig[:]
+	}
+	inter := details(1, 0, s.intermediate.Pub[:])
+	leaf := details(2, 1, s.static.Pub[:])
+	b, _ := proto.Marshal(&waCert.CertChain{
+		Intermediate: &waCert.CertChain_NoiseCertificate{Details: inter, Signature: sign(&s.Root, inter)},
+		Leaf:         &waCert.CertChain_NoiseCertificate{Details: leaf, Signature: sign(s.intermediate, leaf)},
+	})
+	return b
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(socket.FrameMaxSize)
+	ctx := r.Context()
+	c, err := s.handshake(ctx, ws)
+	if err != nil {
+		ws.Close(websocket.StatusProtocolError, err.Error())
+		return
+	}
+	s.mu.Lock()
+	s.conns = append(s.conns, c)
+	s.mu.Unlock()
+	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
+		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
+			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
+	}
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		fs, err := frames(msg, false)
+		if err != nil {
+			return
+		}
+		for _, f := range fs {
+			c.mu.Lock()
+			plain, err := c.read.Open(nil, iv(c.rn), f, nil)
+			c.rn++
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+			data, err := waBinary.Unpack(plain)
+			if err != nil {
+				return
+			}
+			if n, err := waBinary.Unmarshal(data); err == nil {
+				select {
+				case c.Received <- n:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (s *Server) refNodes() []waBinary.Node {
+	out := make([]waBinary.Node, len(s.refs))
+	for i, r := range s.refs {
+		out[i] = waBinary.Node{Tag: "ref", Content: []byte(r)}
+	}
+	return out
+}
+
+// handshake runs the Noise XX handshake as responder and returns the encrypted connection.
+func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*Conn, error) {
+	_, msg, err := ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := frames(msg, true)
+	if err != nil || len(fs) != 1 {
+		return nil, fmt.Errorf("client hello: %v", err)
+	}
+	var hello waWa6.HandshakeMessage
+	if err := proto.Unmarshal(fs[0], &hello); err != nil || len(hello.GetClientHello().GetEphemeral()) != 32 {
+		return nil, fmt.Errorf("client hello: %v", err)
+	}
+	clientEph := [32]byte(hello.GetClientHello().GetEphemeral())
+	n := &noise{}
+	n.start(socket.WAConnHeader)
+	n.auth(clientEph[:])
+	eph := keys.NewKeyPair()
+	n.auth(eph.Pub[:])
+	if err := n.mix(*eph.Priv, clientEph); err != nil {
+		return nil, err
+	}
+	static := n.encrypt(s.static.Pub[:])
+	if err := n.mix(*s.static.Priv, clientEph); err != nil {
+		return nil, err
+	}
+	payload := n.encrypt(s.cert())
+	resp, _ := proto.Marshal(&waWa6.HandshakeMessage{ServerHello: &waWa6.HandshakeMessage_ServerHello{
+		Ephemeral: eph.Pub[:], Static: static, Payload: payload}})
+	if err := ws.Write(ctx, websocket.MessageBinary, frame(nil, resp)); err != nil {
+		return nil, err
+	}
+	_, msg, err = ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if fs, err = frames(msg, false); err != nil || len(fs) != 1 {
+		return nil, fmt.Errorf("client finish: %v", err)
+	}
+	var finish waWa6.HandshakeMessage
+	if err := proto.Unmarshal(fs[0], &finish); err != nil {
+		return nil, err
+	}
+	clientStatic, err := n.decrypt(finish.GetClientFinish().GetStatic())
+	if err != nil || len(clientStatic) != 32 {
+		return nil, fmt.Errorf("client static: %v", err)
+	}
+	if err := n.mix(*eph.Priv, [32]byte(clientStatic)); err != nil {
+		return nil, err
+	}
+	rawPayload, err := n.decrypt(finish.GetClientFinish().GetPayload())
+	if err != nil {
+		return nil, fmt.Errorf("client payload: %v", err)
+	}
+	var cp waWa6.ClientPayload
+	if err := proto.Unmarshal(rawPayload, &cp); err != nil {
+		return nil, err
+	}
+	// The client writes with the first key and reads with the second.
+	clientWrite, clientRead := expand(n.salt, nil)
+	read, _ := gcmutil.Prepare(clientWrite)
+	write, _ := gcmutil.Prepare(clientRead)
+	return &Conn{ws: ws, Payload: &cp, write: write, read: read, Received: make(chan *waBinary.Node, 256)}, nil
+}
