@@ -139,3 +139,73 @@ func TestQRFromTheFakeServer(t *testing.T) {
 		}
 	}
 }
+
+// The phone scans the QR code: the device is linked (AUTHENTICATED), the
+// stream restarts, the client logs in (READY); a new engine on the same
+// stored pairing comes back READY with no QR code.
+func TestPairAndRestore(t *testing.T) {
+	ctx := context.Background()
+	srv := fakewa.New()
+	defer srv.Close()
+	saved := whatsmeow.WACertPubKey
+	whatsmeow.WACertPubKey = *srv.Root.Pub
+	defer func() { whatsmeow.WACertPubKey = saved }()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Migrate(ctx)
+	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &memAuth{}
+	start := func() (*Engine, chan engine.Event) {
+		events := make(chan engine.Event, 64)
+		e := New(devices, engine.Options{SessionID: "s", Auth: auth, Emit: func(ev engine.Event) { events <- ev }})
+		e.transport = srv.Transport()
+		if err := e.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e, events
+	}
+	next := func(events chan engine.Event, want func(engine.Event) bool, what string) engine.Event {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if want(ev) {
+					return ev
+				}
+				if _, qr := ev.(engine.QR); qr && what == "ready again" {
+					t.Fatal("a restored device was shown a QR code")
+				}
+			case <-deadline:
+				t.Fatalf("no %s", what)
+			}
+		}
+	}
+	e, events := start()
+	qr := next(events, func(ev engine.Event) bool { _, ok := ev.(engine.QR); return ok }, "QR").(engine.QR)
+	if err := srv.Pair(ctx, qr.Code, "15557654321"); err != nil {
+		t.Fatal(err)
+	}
+	paired := next(events, func(ev engine.Event) bool { _, ok := ev.(engine.Paired); return ok }, "pairing").(engine.Paired)
+	if paired.Account.Phone != "15557654321" || paired.Account.LID == "" {
+		t.Fatalf("paired as %+v", paired.Account)
+	}
+	ready := next(events, func(ev engine.Event) bool { _, ok := ev.(engine.Ready); return ok }, "ready").(engine.Ready)
+	if ready.Account.Phone != "15557654321" || e.Me() == nil {
+		t.Fatalf("ready as %+v", ready.Account)
+	}
+	if b, _ := auth.LoadAuth(ctx); !strings.Contains(string(b), "15557654321") {
+		t.Fatalf("pairing not stored: %s", b)
+	}
+	e.Disconnect(ctx)
+
+	e2, events2 := start()
+	defer e2.Disconnect(ctx)
+	next(events2, func(ev engine.Event) bool { _, ok := ev.(engine.Ready); return ok }, "ready again")
+}

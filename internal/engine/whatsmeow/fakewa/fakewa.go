@@ -11,19 +11,24 @@ package fakewa
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"go.mau.fi/libsignal/ecc"
 	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/proto/waCert"
 	"go.mau.fi/whatsmeow/proto/waWa6"
 	"go.mau.fi/whatsmeow/socket"
@@ -230,6 +235,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
 		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
 			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
+	} else { // a linked device logging in
+		_ = c.Send(ctx, waBinary.Node{Tag: "success", Attrs: waBinary.Attrs{"t": time.Now().Unix(),
+			"lid": types.NewJID(lidOf(c.Payload.GetUsername()), types.HiddenUserServer)}})
 	}
 	for {
 		_, msg, err := ws.Read(ctx)
@@ -252,14 +260,89 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return
 			}
-			if n, err := waBinary.Unmarshal(data); err == nil {
-				select {
-				case c.Received <- n:
-				default:
-				}
+			n, err := waBinary.Unmarshal(data)
+			if err != nil {
+				continue
+			}
+			if s.answer(ctx, c, n) {
+				return
+			}
+			select {
+			case c.Received <- n:
+			default:
 			}
 		}
 	}
+}
+
+// answer plays the server's part for a node; it returns true when the
+// connection is to end (after pairing, WhatsApp makes the client reconnect).
+func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
+	if n.Tag != "iq" {
+		return false
+	}
+	id, _ := n.Attrs["id"].(string)
+	switch n.Attrs["type"] {
+	case "result":
+		if _, ok := n.GetOptionalChildByTag("pair-device-sign"); ok {
+			// Paired: the stream restarts (515) and the client logs in.
+			_ = c.Send(ctx, waBinary.Node{Tag: "stream:error", Attrs: waBinary.Attrs{"code": "515"}})
+			c.ws.Close(websocket.StatusNormalClosure, "")
+			return true
+		}
+	case "get", "set":
+		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "result", "id": id}}
+		if _, ok := n.GetOptionalChildByTag("count"); ok && n.Attrs["xmlns"] == "encrypt" {
+			reply.Content = []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}
+		}
+		_ = c.Send(ctx, reply)
+	}
+	return false
+}
+
+// lidOf is the fake LID of a phone number.
+func lidOf(phone uint64) string { return fmt.Sprintf("9%d", phone) }
+
+// Pair plays the phone that scans qr: it sends pair-success for phone, with
+// a device identity signed by a new account key, as WhatsApp does.
+func (s *Server) Pair(ctx context.Context, qr, phone string) error {
+	parts := strings.Split(qr[strings.Index(qr, "#")+1:], ",")
+	if len(parts) < 4 {
+		return fmt.Errorf("not a pairing QR code: %q", qr)
+	}
+	identityPub, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(identityPub) != 32 {
+		return fmt.Errorf("QR identity key: %v", err)
+	}
+	advSecret, err := base64.StdEncoding.DecodeString(parts[3])
+	if err != nil {
+		return fmt.Errorf("QR adv secret: %v", err)
+	}
+	conns := s.Conns()
+	if len(conns) == 0 {
+		return fmt.Errorf("no client connected")
+	}
+	details, _ := proto.Marshal(&waAdv.ADVDeviceIdentity{RawID: proto.Uint32(1), Timestamp: proto.Uint64(uint64(time.Now().Unix())),
+		KeyIndex: proto.Uint32(1)})
+	account := keys.NewKeyPair()
+	msg := append(append([]byte{6, 0}, details...), identityPub...)
+	sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*account.Priv), msg)
+	signed, _ := proto.Marshal(&waAdv.ADVSignedDeviceIdentity{Details: details, AccountSignatureKey: account.Pub[:], AccountSignature: sig[:]})
+	mac := hmac.New(sha256.New, advSecret)
+	mac.Write(signed)
+	container, _ := proto.Marshal(&waAdv.ADVSignedDeviceIdentityHMAC{Details: signed, HMAC: mac.Sum(nil)})
+	user, err := strconv.ParseUint(phone, 10, 64)
+	if err != nil {
+		return err
+	}
+	return conns[len(conns)-1].Send(ctx, waBinary.Node{Tag: "iq",
+		Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-2", "t": time.Now().Unix()},
+		Content: []waBinary.Node{{Tag: "pair-success", Content: []waBinary.Node{
+			{Tag: "device-identity", Content: container},
+			{Tag: "platform", Attrs: waBinary.Attrs{"name": "android"}},
+			{Tag: "device", Attrs: waBinary.Attrs{"jid": types.NewADJID(phone, 0, 5),
+				"lid": types.JID{User: lidOf(user), Server: types.HiddenUserServer, Device: 5}}},
+		}}}})
 }
 
 func (s *Server) refNodes() []waBinary.Node {
