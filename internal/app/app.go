@@ -79,8 +79,19 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // Engines is the engine factory: ENGINE_TYPE and a session's `engine` name one of these.
-func Engines() map[string]engine.Factory {
-	return map[string]engine.Factory{"mock": mock.New}
+func Engines(devices *sqlstore.Container, whatsmeowTransport http.RoundTripper) map[string]engine.Factory {
+	return map[string]engine.Factory{"mock": mock.New, "whatsmeow": whatsmeow.Factory(devices, whatsmeowTransport)}
+}
+
+// Option changes how New builds the app.
+type Option func(*options)
+
+type options struct{ whatsmeowTransport http.RoundTripper }
+
+// WithWhatsmeowTransport sends the whatsmeow engine's connections through rt
+// instead of the network: tests point it at a fake WhatsApp server.
+func WithWhatsmeowTransport(rt http.RoundTripper) Option {
+	return func(o *options) { o.whatsmeowTransport = rt }
 }
 
 func newCache(ctx context.Context, cfg *config.Config) (cache.Cache, error) {
@@ -120,11 +131,10 @@ type App struct {
 
 // New opens every adapter, applies migrations and makes sure an admin key
 // exists. Sessions are not restored yet: Restore does that.
-func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*App, error) {
-	engines := Engines()
-	if _, ok := engines[cfg.EngineType]; !ok {
-		log.Warn("ENGINE_TYPE names an engine this build does not have yet; create sessions with \"engine\": \"mock\"",
-			"engine", cfg.EngineType)
+func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	c, err := newCache(ctx, cfg)
 	if err != nil {
@@ -157,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return fail(err)
 	}
+	engines := Engines(devices, o.whatsmeowTransport)
 	keys := auth.NewService(st, log)
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
 		return fail(err)

@@ -32,12 +32,16 @@ type env struct {
 	t   *testing.T
 	srv *httptest.Server
 	app *app.App
-	cfg *config.Config
+	cfg  *config.Config
+	opts []app.Option
 	key string
 	dir string // holds openwa.db and media/
 }
 
-func newEnv(t *testing.T, vars map[string]string) *env {
+func newEnv(t *testing.T, vars map[string]string) *env { return newEnvWith(t, vars) }
+
+// newEnvWith is newEnv with options for the app (a fake WhatsApp server).
+func newEnvWith(t *testing.T, vars map[string]string, opts ...app.Option) *env {
 	t.Helper()
 	dir := t.TempDir()
 	base := map[string]string{
@@ -70,7 +74,7 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cfg: cfg, key: adminKey, dir: dir}
+	e := &env{t: t, cfg: cfg, opts: opts, key: adminKey, dir: dir}
 	e.boot()
 	t.Cleanup(e.stop)
 	return e
@@ -80,7 +84,7 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 func (e *env) boot() {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(context.Background(), e.cfg, io.Discard, log)
+	a, err := app.New(context.Background(), e.cfg, io.Discard, log, e.opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

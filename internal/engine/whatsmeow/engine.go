@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+	waLog "go.mau.fi/whatsmeow/util/log"
 
 	"github.com/openwa/openwa/internal/engine"
 )
@@ -32,10 +34,12 @@ type Engine struct {
 	// point it at a fake server or at nothing at all.
 	transport http.RoundTripper
 
-	mu     sync.Mutex
-	client *whatsmeow.Client
-	cancel context.CancelFunc // ends the QR reader of the current connection
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	online  bool           // READY was reported and nothing took it back since
+	account engine.Account // the linked account; kept here, not read from whatsmeow's store, which its goroutines change
+	client  *whatsmeow.Client
+	cancel  context.CancelFunc // ends the QR reader of the current connection
+	wg      sync.WaitGroup
 }
 
 // authState is what OpenWA keeps for a session: which device of the device store is its own.
@@ -89,7 +93,10 @@ func (e *Engine) Connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cli := whatsmeow.NewClient(dev, nil)
+	if dev.ID != nil {
+		e.account = account(*dev.ID, dev.LID, dev.PushName)
+	}
+	cli := whatsmeow.NewClient(dev, logger{e.log()})
 	if e.transport != nil {
 		h := &http.Client{Transport: e.transport}
 		cli.SetWebsocketHTTPClient(h)
@@ -113,7 +120,8 @@ func (e *Engine) Connect(ctx context.Context) error {
 		go e.readQR(qctx, qr)
 	}
 	e.emit(engine.Connecting{})
-	if err := cli.ConnectContext(ctx); err != nil {
+	// The connection outlives the request that started it.
+	if err := cli.ConnectContext(context.WithoutCancel(ctx)); err != nil {
 		cancel()
 		e.wg.Wait()
 		return fmt.Errorf("cannot reach WhatsApp: %w", err)
@@ -149,12 +157,18 @@ func (e *Engine) readQR(ctx context.Context, qr <-chan whatsmeow.QRChannelItem) 
 func (e *Engine) handle(evt any) {
 	switch v := evt.(type) {
 	case *events.PairSuccess:
+		e.mu.Lock()
+		e.account = account(v.ID, v.LID, v.BusinessName)
+		e.mu.Unlock()
 		b, _ := json.Marshal(authState{JID: v.ID.String()})
 		if err := e.opts.Auth.SaveAuth(context.Background(), b); err != nil {
 			e.emit(engine.Failed{Reason: "could not store the pairing: " + err.Error()})
 			return
 		}
 	case *events.LoggedOut:
+		e.mu.Lock()
+		e.account = engine.Account{}
+		e.mu.Unlock()
 		_ = e.opts.Auth.ClearAuth(context.Background())
 	case *events.Message:
 		e.emit(engine.MessageReceived{Message: receivedMessage(v)})
@@ -165,20 +179,36 @@ func (e *Engine) handle(evt any) {
 		}
 		return
 	}
-	if ev, ok := connectionEvent(evt, e.me(), time.Now()); ok {
-		e.emit(ev)
+	ev, ok := connectionEvent(evt, e.me(), time.Now())
+	if !ok {
+		return
 	}
+	e.mu.Lock()
+	_, ready := ev.(engine.Ready)
+	// whatsmeow reconnects by itself and says only "connected": the session
+	// passes through INITIALIZING, as the status machine wants.
+	reconnected := ready && !e.online
+	e.online = ready || (e.online && !isDown(ev))
+	e.mu.Unlock()
+	if reconnected {
+		e.emit(engine.Connecting{})
+	}
+	e.emit(ev)
 }
 
-// me is the linked account, as the device store knows it.
+func isDown(ev engine.Event) bool {
+	switch ev.(type) {
+	case engine.Disconnected, engine.Failed, engine.LoggedOut:
+		return true
+	}
+	return false
+}
+
+// me is the linked account.
 func (e *Engine) me() engine.Account {
 	e.mu.Lock()
-	cli := e.client
-	e.mu.Unlock()
-	if cli == nil || cli.Store.ID == nil {
-		return engine.Account{}
-	}
-	return account(*cli.Store.ID, cli.Store.LID, cli.Store.PushName)
+	defer e.mu.Unlock()
+	return e.account
 }
 
 // Me is the linked account, nil when not paired.
@@ -214,7 +244,9 @@ func (e *Engine) Logout(ctx context.Context) error {
 	e.mu.Unlock()
 	var err error
 	if cli != nil && cli.IsConnected() && cli.Store.ID != nil {
-		err = cli.Logout(ctx)
+		err = cli.Logout(ctx) // tells WhatsApp, and deletes the device from the store
+	} else if dev, derr := e.device(ctx); derr == nil && dev.ID != nil {
+		err = e.devices.DeleteDevice(ctx, dev) // offline: the phone lists the device until removed there
 	}
 	_ = e.Disconnect(ctx)
 	if cerr := e.opts.Auth.ClearAuth(ctx); err == nil {
@@ -237,3 +269,34 @@ func (e *Engine) PairPhone(ctx context.Context, phone string) (string, error) {
 	}
 	return cli.PairPhone(ctx, p, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
 }
+
+// Factory builds whatsmeow engines on the device store; transport, when not
+// nil, carries their connections instead of the network (tests).
+func Factory(devices *sqlstore.Container, transport http.RoundTripper) engine.Factory {
+	return func(opts engine.Options) (engine.Engine, error) {
+		e := New(devices, opts)
+		e.transport = transport
+		return e, nil
+	}
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.opts.Logger != nil {
+		return e.opts.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// logger hands whatsmeow's log to OpenWA's: its warnings and errors as such,
+// its chatty info as debug. Message contents are never logged at info or above.
+type logger struct{ l *slog.Logger }
+
+func (g logger) Errorf(msg string, args ...any) { g.l.Error(fmt.Sprintf(msg, args...)) }
+func (g logger) Warnf(msg string, args ...any)  { g.l.Warn(fmt.Sprintf(msg, args...)) }
+func (g logger) Infof(msg string, args ...any) {
+	if g.l.Enabled(context.Background(), slog.LevelDebug) {
+		g.l.Debug(fmt.Sprintf(msg, args...))
+	}
+}
+func (g logger) Debugf(string, ...any)          {}
+func (g logger) Sub(module string) waLog.Logger { return logger{g.l.With("module", module)} }

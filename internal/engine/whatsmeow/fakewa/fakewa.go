@@ -51,6 +51,32 @@ type Server struct {
 	mu    sync.Mutex
 	conns []*Conn
 	refs  []string
+	ban   time.Duration // > 0: logins are refused with a 402 temporary ban of this length
+}
+
+// Drop cuts every connection, as a network failure would.
+func (s *Server) Drop() {
+	for _, c := range s.Conns() {
+		c.ws.CloseNow()
+	}
+}
+
+// RemoveDevice unlinks the device from the "phone": WhatsApp tells the client
+// with a device_removed stream error.
+func (s *Server) RemoveDevice(ctx context.Context) error {
+	conns := s.Conns()
+	if len(conns) == 0 {
+		return fmt.Errorf("no client connected")
+	}
+	return conns[len(conns)-1].Send(ctx, waBinary.Node{Tag: "stream:error", Attrs: waBinary.Attrs{"code": "401"},
+		Content: []waBinary.Node{{Tag: "conflict", Attrs: waBinary.Attrs{"type": "device_removed"}}}})
+}
+
+// BanLogins makes the following logins fail with a 402 temporary ban of length d.
+func (s *Server) BanLogins(d time.Duration) {
+	s.mu.Lock()
+	s.ban = d
+	s.mu.Unlock()
 }
 
 // New starts a server; Close stops it.
@@ -235,6 +261,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
 		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
 			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
+	} else if ban := s.banned(); ban > 0 { // a linked device that WhatsApp refuses for now
+		_ = c.Send(ctx, waBinary.Node{Tag: "failure", Attrs: waBinary.Attrs{"reason": 402, "code": 101,
+			"expire": int(ban.Seconds())}})
 	} else { // a linked device logging in
 		_ = c.Send(ctx, waBinary.Node{Tag: "success", Attrs: waBinary.Attrs{"t": time.Now().Unix(),
 			"lid": types.NewJID(lidOf(c.Payload.GetUsername()), types.HiddenUserServer)}})
@@ -285,10 +314,9 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 	switch n.Attrs["type"] {
 	case "result":
 		if _, ok := n.GetOptionalChildByTag("pair-device-sign"); ok {
-			// Paired: the stream restarts (515) and the client logs in.
+			// Paired: the stream restarts (515); the client closes it and logs in.
 			_ = c.Send(ctx, waBinary.Node{Tag: "stream:error", Attrs: waBinary.Attrs{"code": "515"}})
-			c.ws.Close(websocket.StatusNormalClosure, "")
-			return true
+			return false
 		}
 	case "get", "set":
 		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "result", "id": id}}
@@ -343,6 +371,12 @@ func (s *Server) Pair(ctx context.Context, qr, phone string) error {
 			{Tag: "device", Attrs: waBinary.Attrs{"jid": types.NewADJID(phone, 0, 5),
 				"lid": types.JID{User: lidOf(user), Server: types.HiddenUserServer, Device: 5}}},
 		}}}})
+}
+
+func (s *Server) banned() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ban
 }
 
 func (s *Server) refNodes() []waBinary.Node {

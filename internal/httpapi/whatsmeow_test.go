@@ -1,0 +1,121 @@
+package httpapi_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+
+	"github.com/openwa/openwa/internal/app"
+	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
+)
+
+// withFakeWhatsApp starts a fake WhatsApp server that the real whatsmeow
+// client trusts for the length of the test, and an OpenWA on it.
+func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
+	srv := fakewa.New()
+	t.Cleanup(srv.Close)
+	saved := whatsmeow.WACertPubKey
+	whatsmeow.WACertPubKey = *srv.Root.Pub // process-global: this suite's tests do not run in parallel
+	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
+	return newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(srv.Transport())), srv
+}
+
+// The whole life of a real-engine session through OpenWA's API, against a
+// server that speaks WhatsApp's protocol: QR, pairing, READY, a restart that
+// needs no QR, a dropped connection, a temporary ban, and the phone unlinking it.
+func TestWhatsmeowSessionLife(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+
+	r := e.do("POST", "/api/sessions", map[string]any{"id": "wa"})
+	e.expect(r, 201, "")
+	if r.data()["engine"] != "whatsmeow" {
+		t.Fatalf("engine %v", r.data()["engine"])
+	}
+	e.waitStatus("wa", "QR_READY")
+	qr := e.do("GET", "/api/sessions/wa/qr", nil)
+	e.expect(qr, 200, "")
+	code := qr.data()["qr"].(string)
+	if !strings.Contains(code, "2@fakeref1,") {
+		t.Fatalf("qr %q", code)
+	}
+
+	// The phone scans it.
+	if err := srv.Pair(ctx, code, "15557654321"); err != nil {
+		t.Fatal(err)
+	}
+	ready := e.waitStatus("wa", "READY")
+	if ready["phone"] != "15557654321" {
+		t.Fatalf("ready: %v", ready)
+	}
+	me := e.do("GET", "/api/sessions/wa/me", nil).data()
+	if me["id"] != "15557654321@s.whatsapp.net" || me["lid"] == nil {
+		t.Fatalf("me: %v", me)
+	}
+	statuses := func() []string {
+		evs, _ := e.events("after=0&limit=1000&events=session.status")
+		var out []string
+		for _, ev := range evs {
+			out = append(out, ev["data"].(map[string]any)["status"].(string))
+		}
+		return out
+	}
+	if got := strings.Join(statuses(), ">"); !strings.HasPrefix(got, "INITIALIZING>QR_READY>AUTHENTICATED>READY") {
+		t.Fatalf("statuses %s", got)
+	}
+
+	// A restart of OpenWA: READY again from the stored device, no new QR.
+	qrsBefore, _ := e.events("after=0&limit=1000&events=session.qr")
+	e.restart()
+	e.waitStatus("wa", "READY")
+	if qrs, _ := e.events("after=0&limit=1000&events=session.qr"); len(qrs) != len(qrsBefore) {
+		t.Fatal("the restored session asked for a QR code")
+	}
+
+	// The connection drops: whatsmeow reconnects, the session is READY again.
+	before := len(statuses())
+	srv.Drop()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := statuses()
+		if len(s) > before && s[len(s)-1] == "READY" {
+			if !strings.Contains(strings.Join(s[before:], ">"), "DISCONNECTED") {
+				t.Fatalf("after the drop: %v", s[before:])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect: %v", s[before:])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A temporary ban at the next login: FAILED, with the reason and its end.
+	srv.BanLogins(time.Hour)
+	srv.Drop()
+	failed := e.waitStatus("wa", "FAILED")
+	if reason, _ := failed["lastError"].(string); !strings.Contains(reason, "temporarily banned") || !strings.Contains(reason, "until") {
+		t.Fatalf("ban: %v", failed["lastError"])
+	}
+	srv.BanLogins(0)
+	e.expect(e.do("POST", "/api/sessions/wa/restart", nil), 200, "")
+	e.waitStatus("wa", "READY")
+
+	// The phone unlinks the device: logged out, pairing forgotten.
+	if err := srv.RemoveDevice(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := e.waitStatus("wa", "DISCONNECTED")
+	if out["phone"] != nil || !strings.Contains(out["lastError"].(string), "unlinked") {
+		t.Fatalf("after device_removed: %v", out)
+	}
+	if auth, err := e.app.Store.SessionAuth(ctx, "wa"); err != nil || auth != nil {
+		t.Fatalf("pairing kept: %q %v", auth, err)
+	}
+	// Starting again asks for a QR code.
+	e.expect(e.do("POST", "/api/sessions/wa/start", nil), 200, "")
+	e.waitStatus("wa", "QR_READY")
+}
