@@ -29,13 +29,13 @@ const adminKey = "test-admin-key-0123456789"
 
 // env is one OpenWA on the mock engine and SQLite in a temporary folder.
 type env struct {
-	t   *testing.T
-	srv *httptest.Server
-	app *app.App
+	t    *testing.T
+	srv  *httptest.Server
+	app  *app.App
 	cfg  *config.Config
 	opts []app.Option
-	key string
-	dir string // holds openwa.db and media/
+	key  string
+	dir  string // holds openwa.db and media/
 }
 
 func newEnv(t *testing.T, vars map[string]string) *env { return newEnvWith(t, vars) }

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +120,23 @@ func TestWhatsmeowSessionLife(t *testing.T) {
 	// Starting again asks for a QR code.
 	e.expect(e.do("POST", "/api/sessions/wa/start", nil), 200, "")
 	e.waitStatus("wa", "QR_READY")
+}
+
+// Without a network the session is created and says why it could not start.
+func TestWhatsmeowWithoutNetwork(t *testing.T) {
+	e := newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(unreachable{}))
+	r := e.do("POST", "/api/sessions", map[string]any{"id": "off"})
+	e.expect(r, 201, "")
+	if r.data()["status"] != "FAILED" || !strings.Contains(r.data()["lastError"].(string), "cannot reach WhatsApp") {
+		t.Fatalf("created: %v", r.data())
+	}
+	r = e.do("POST", "/api/sessions/off/start", nil)
+	e.expect(r, 502, "ENGINE_ERROR")
+	e.expect(e.do("GET", "/health", nil, noKey()), 200, "")
+}
+
+type unreachable struct{}
+
+func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: no route to host")
 }

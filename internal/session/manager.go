@@ -121,7 +121,12 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) 
 	}
 	m.log.Info("session created", "session_id", in.ID, "engine", in.Engine)
 	if in.Config.autoStart() {
-		return m.Start(ctx, in.ID)
+		sess, err := m.Start(ctx, in.ID)
+		if apperr.Is(err, apperr.EngineError) {
+			// The session exists; it could not start. It says why (FAILED, lastError).
+			return m.Get(ctx, in.ID)
+		}
+		return sess, err
 	}
 	return view(row), nil
 }
