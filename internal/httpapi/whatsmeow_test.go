@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -22,7 +23,8 @@ func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
 	saved := whatsmeow.WACertPubKey
 	whatsmeow.WACertPubKey = *srv.Root.Pub // process-global: this suite's tests do not run in parallel
 	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
-	return newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(srv.Transport())), srv
+	return newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow", "WEBHOOK_ALLOW_PRIVATE": "true"},
+		app.WithWhatsmeowTransport(srv.Transport())), srv
 }
 
 // The whole life of a real-engine session through OpenWA's API, against a
@@ -139,4 +141,48 @@ type unreachable struct{}
 
 func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("dial tcp: no route to host")
+}
+
+// A contact writes: the message arrives Signal-encrypted (a new session from
+// the prekeys the device uploaded), whatsmeow decrypts it, and it is stored,
+// listed and delivered to a webhook like any other.
+func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	e.do("POST", "/api/sessions", map[string]any{"id": "wa"})
+	e.waitStatus("wa", "QR_READY")
+	code := e.do("GET", "/api/sessions/wa/qr", nil).data()["qr"].(string)
+	if err := srv.Pair(ctx, code, "15557654321"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("wa", "READY")
+	rcv := newReceiver(t)
+	e.restart() // and from the stored device
+	e.waitStatus("wa", "READY")
+	e.createWebhook("/api/sessions/wa/webhooks", map[string]any{"url": rcv.srv.URL, "events": []string{"message.received"}})
+
+	alice := fakewa.NewContact("6281234567890")
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err = srv.SendText(ctx, alice, "3EB0FROMALICE", "hello over Signal"); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rcv.wait(t, 1)[0]
+	var ev struct {
+		Event string
+		Data  map[string]any
+	}
+	json.Unmarshal(d.Body, &ev)
+	if ev.Event != "message.received" || ev.Data["text"] != "hello over Signal" || ev.Data["from"] != "6281234567890@s.whatsapp.net" ||
+		ev.Data["waMessageId"] != "3EB0FROMALICE" || ev.Data["fromMe"] != false {
+		t.Fatalf("delivered: %s", d.Body)
+	}
+	list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list()
+	if len(list) != 1 || list[0].(map[string]any)["text"] != "hello over Signal" {
+		t.Fatalf("stored: %v", list)
+	}
 }

@@ -51,7 +51,8 @@ type Server struct {
 	mu    sync.Mutex
 	conns []*Conn
 	refs  []string
-	ban   time.Duration // > 0: logins are refused with a 402 temporary ban of this length
+	ban   time.Duration      // > 0: logins are refused with a 402 temporary ban of this length
+	keys  map[uint64]*keysOf // the prekeys each account's device uploaded
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -82,7 +83,7 @@ func (s *Server) BanLogins(d time.Duration) {
 // New starts a server; Close stops it.
 func New() *Server {
 	s := &Server{Root: *keys.NewKeyPair(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
-		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}}
+		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -322,6 +323,11 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "result", "id": id}}
 		if _, ok := n.GetOptionalChildByTag("count"); ok && n.Attrs["xmlns"] == "encrypt" {
 			reply.Content = []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}
+		}
+		if k, ok := parseKeys(n); ok && n.Attrs["xmlns"] == "encrypt" {
+			s.mu.Lock()
+			s.keys[c.Payload.GetUsername()] = k
+			s.mu.Unlock()
 		}
 		_ = c.Send(ctx, reply)
 	}
