@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store/sqlstore"
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
@@ -46,16 +47,7 @@ func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 // nothing left running.
 func TestConnectWithoutNetwork(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.Migrate(ctx)
-	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
-	if err != nil {
-		t.Fatal(err)
-	}
+	devices := testDevices(t)
 	var mu sync.Mutex
 	var got []engine.Event
 	e := New(devices, engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) {
@@ -98,22 +90,9 @@ func TestConnectWithoutNetwork(t *testing.T) {
 // server's pairing refs into QR codes: the engine reports them.
 func TestQRFromTheFakeServer(t *testing.T) {
 	ctx := context.Background()
-	srv := fakewa.New()
-	defer srv.Close()
-	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = *srv.Root.Pub // test only: trust the fake root
-	defer func() { whatsmeow.WACertPubKey = saved }()
+	srv := fakeServer(t)
 
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.Migrate(ctx)
-	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
-	if err != nil {
-		t.Fatal(err)
-	}
+	devices := testDevices(t)
 	events := make(chan engine.Event, 16)
 	e := New(devices, engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- ev }})
 	e.transport = srv.Transport()
@@ -145,21 +124,8 @@ func TestQRFromTheFakeServer(t *testing.T) {
 // stored pairing comes back READY with no QR code.
 func TestPairAndRestore(t *testing.T) {
 	ctx := context.Background()
-	srv := fakewa.New()
-	defer srv.Close()
-	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = *srv.Root.Pub
-	defer func() { whatsmeow.WACertPubKey = saved }()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.Migrate(ctx)
-	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := fakeServer(t)
+	devices := testDevices(t)
 	auth := &memAuth{}
 	start := func() (*Engine, chan engine.Event) {
 		events := make(chan engine.Event, 64)
@@ -208,4 +174,33 @@ func TestPairAndRestore(t *testing.T) {
 	e2, events2 := start()
 	defer e2.Disconnect(ctx)
 	next(events2, func(ev engine.Event) bool { _, ok := ev.(engine.Ready); return ok }, "ready again")
+}
+
+// testDevices is a device store on SQLite in the test's folder.
+func testDevices(t *testing.T) *sqlstore.Container {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	devices, err := OpenDevices(ctx, st.DB(), st.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return devices
+}
+
+// fakeServer starts a fake WhatsApp server that whatsmeow trusts for the length of the test.
+func fakeServer(t *testing.T) *fakewa.Server {
+	srv := fakewa.New()
+	t.Cleanup(srv.Close)
+	saved := whatsmeow.WACertPubKey
+	whatsmeow.WACertPubKey = *srv.Root.Pub // test only: trust the fake root
+	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
+	return srv
 }
