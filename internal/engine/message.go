@@ -65,6 +65,9 @@ type ContactCard struct {
 type Reaction struct {
 	MessageID string `json:"messageId"`
 	Emoji     string `json:"emoji"`
+	// FromMe tells whether the message reacted to is the linked account's own
+	// (WhatsApp addresses a reaction by chat, sender and id).
+	FromMe bool `json:"fromMe,omitempty"`
 }
 
 // Poll is a poll to create.

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/app"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
@@ -184,5 +188,111 @@ func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
 	list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list()
 	if len(list) != 1 || list[0].(map[string]any)["text"] != "hello over Signal" {
 		t.Fatalf("stored: %v", list)
+	}
+}
+
+// pairWhatsmeow creates a whatsmeow session, plays the phone that scans its
+// QR code, and waits for READY and the device's prekeys.
+func pairWhatsmeow(t *testing.T, e *env, srv *fakewa.Server, id string) {
+	t.Helper()
+	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": id}), 201, "")
+	e.waitStatus(id, "QR_READY")
+	code := e.do("GET", "/api/sessions/"+id+"/qr", nil).data()["qr"].(string)
+	if err := srv.Pair(context.Background(), code, "15557654321"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(id, "READY")
+	for deadline := time.Now().Add(10 * time.Second); !srv.HasKeys(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the device uploaded no prekeys")
+		}
+	}
+}
+
+// Sends through OpenWA's API go out Signal-encrypted, the contact decrypts
+// them, the server's ack makes them sent and the contact's receipts make them
+// delivered and read; media is uploaded encrypted and readable by the
+// contact; a revoke reaches the contact; media a contact sends is downloaded
+// into OpenWA's media store.
+func TestWhatsmeowSendsAndAcks(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	pairWhatsmeow(t, e, srv, "wa")
+	next := func() *fakewa.Received {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		r, err := alice.Next(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": "+62 812-3456-7890", "text": "hello from OpenWA"})
+	e.expect(r, 201, "")
+	sent := r.data()
+	if sent["status"] != "sent" || sent["chatId"] != alice.JID.String() {
+		t.Fatalf("sent: %v", sent)
+	}
+	got := next()
+	if got.Message.GetConversation() != "hello from OpenWA" || got.ID != sent["waMessageId"] {
+		t.Fatalf("alice got %+v, OpenWA says %v", got, sent["waMessageId"])
+	}
+	id := sent["id"].(string)
+	srv.Receipt(ctx, alice, "", got.ID)
+	e.waitMessage("wa", id, "delivered")
+	srv.Receipt(ctx, alice, "read", got.ID)
+	e.waitMessage("wa", id, "read")
+
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{9}, 2048)...)
+	r = e.do("POST", "/api/sessions/wa/messages/send-image", map[string]any{"chatId": alice.JID.String(), "caption": "a picture",
+		"media": map[string]any{"data": base64.StdEncoding.EncodeToString(png)}})
+	e.expect(r, 201, "")
+	got = next()
+	img := got.Message.GetImageMessage()
+	if img == nil || img.GetCaption() != "a picture" || img.GetMimetype() != "image/png" {
+		t.Fatalf("alice got %v", got.Message)
+	}
+	if data, err := srv.Media(img); err != nil || !bytes.Equal(data, png) {
+		t.Fatalf("alice cannot read the picture: %v", err)
+	}
+
+	e.expect(e.do("DELETE", "/api/sessions/wa/messages/"+id, nil), 200, "")
+	if pm := next().Message.GetProtocolMessage(); pm.GetType() != waE2E.ProtocolMessage_REVOKE || pm.GetKey().GetID() != sent["waMessageId"] {
+		t.Fatalf("revoke: %v", pm)
+	}
+
+	// Alice sends a photo: OpenWA downloads it and serves it from its media store.
+	jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{3}, 4096)...)
+	up, err := srv.Upload(jpeg, whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SendMessage(ctx, alice, "3EB0PHOTO", "media", &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
+		FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: proto.String("image/jpeg")}}); err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]any
+	for deadline := time.Now().Add(15 * time.Second); in == nil; time.Sleep(20 * time.Millisecond) {
+		if list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list(); len(list) > 0 {
+			in = list[0].(map[string]any)
+		} else if time.Now().After(deadline) {
+			t.Fatal("the photo never arrived")
+		}
+	}
+	m, _ := in["media"].(map[string]any)
+	if in["type"] != "image" || m == nil {
+		t.Fatalf("received: %v", in)
+	}
+	dl := e.do("GET", "/api/sessions/wa/media/"+m["id"].(string), nil)
+	if dl.Status != 200 || !bytes.Equal(dl.Raw, jpeg) {
+		t.Fatalf("media download: %d, %d bytes", dl.Status, len(dl.Raw))
+	}
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
 	}
 }

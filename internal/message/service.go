@@ -144,6 +144,9 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 		if in.Out.Reaction.MessageID, err = s.waID(ctx, sessionID, in.Out.Reaction.MessageID); err != nil {
 			return nil, false, apperr.Field("messageId", "no such message in this session")
 		}
+		if m, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.Out.Reaction.MessageID); err == nil {
+			in.Out.Reaction.FromMe = m.FromMe
+		}
 	}
 	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Mentions: in.Out.Mentions,
 		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}

@@ -19,14 +19,11 @@ import (
 	"github.com/openwa/openwa/internal/engine"
 )
 
-// Engine is one session's connection to WhatsApp through whatsmeow.
-//
-// This first part covers the lifecycle (connect, QR pairing, pairing by
-// phone number, honest status from whatsmeow's events, disconnect, logout)
-// and turns incoming messages and receipts into engine events. Sending,
-// media, contacts and groups come with the protocol-level fake WhatsApp
-// server that proves them; until then the engine is not offered by the
-// factory, and those operations answer engine.ErrUnsupported.
+// Engine is one session's connection to WhatsApp through whatsmeow: the
+// lifecycle (connect, QR pairing, pairing by phone number, honest status from
+// whatsmeow's events, disconnect, logout) here, sending and receiving in
+// send.go, contacts and groups in directory.go. All of it is proven against
+// the protocol-level fake WhatsApp server in fakewa.
 type Engine struct {
 	opts    engine.Options
 	devices *sqlstore.Container
@@ -38,7 +35,8 @@ type Engine struct {
 	online  bool           // READY was reported and nothing took it back since
 	account engine.Account // the linked account; kept here, not read from whatsmeow's store, which its goroutines change
 	client  *whatsmeow.Client
-	cancel  context.CancelFunc // ends the QR reader of the current connection
+	ctx     context.Context    // the current connection's: ends with it
+	cancel  context.CancelFunc // ends the QR reader and media downloads of the current connection
 	wg      sync.WaitGroup
 }
 
@@ -126,7 +124,7 @@ func (e *Engine) Connect(ctx context.Context) error {
 		e.wg.Wait()
 		return fmt.Errorf("cannot reach WhatsApp: %w", err)
 	}
-	e.client, e.cancel = cli, cancel
+	e.client, e.ctx, e.cancel = cli, qctx, cancel
 	return nil
 }
 
@@ -171,11 +169,11 @@ func (e *Engine) handle(evt any) {
 		e.mu.Unlock()
 		_ = e.opts.Auth.ClearAuth(context.Background())
 	case *events.Message:
-		e.emit(engine.MessageReceived{Message: receivedMessage(v)})
+		e.received(v)
 		return
 	case *events.Receipt:
 		if st, ok := ackStatus(v.Type); ok && !v.IsFromMe {
-			e.emit(engine.Ack{ChatID: v.Chat.ToNonAD().String(), WAMessageIDs: v.MessageIDs, Status: st, Timestamp: v.Timestamp.UTC()})
+			e.emit(engine.Ack{ChatID: e.phoneJID(v.Chat).String(), WAMessageIDs: v.MessageIDs, Status: st, Timestamp: v.Timestamp.UTC()})
 		}
 		return
 	}
@@ -204,6 +202,22 @@ func isDown(ev engine.Event) bool {
 	return false
 }
 
+// phoneJID names a user by phone number where WhatsApp gave a LID and the
+// device store knows the number; other ids pass unchanged.
+func (e *Engine) phoneJID(jid types.JID) types.JID {
+	jid = jid.ToNonAD()
+	e.mu.Lock()
+	cli := e.client
+	e.mu.Unlock()
+	if jid.Server != types.HiddenUserServer || cli == nil {
+		return jid
+	}
+	if pn, err := cli.Store.LIDs.GetPNForLID(context.Background(), jid); err == nil && !pn.IsEmpty() {
+		return pn.ToNonAD()
+	}
+	return jid
+}
+
 // me is the linked account.
 func (e *Engine) me() engine.Account {
 	e.mu.Lock()
@@ -224,7 +238,7 @@ func (e *Engine) Me() *engine.Account {
 func (e *Engine) Disconnect(context.Context) error {
 	e.mu.Lock()
 	cli, cancel := e.client, e.cancel
-	e.client, e.cancel = nil, nil
+	e.client, e.ctx, e.cancel = nil, nil, nil
 	e.mu.Unlock()
 	if cli != nil {
 		cli.Disconnect()

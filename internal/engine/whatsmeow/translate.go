@@ -1,10 +1,13 @@
 package whatsmeow
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -218,4 +221,94 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return proto.String(s)
+}
+
+// reaction builds a reaction to a message of the chat; fromMe tells whether
+// the message reacted to is the linked account's own.
+func reaction(chat types.JID, r *engine.Reaction, now time.Time) *waE2E.Message {
+	return &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{
+		Key:               &waCommon.MessageKey{RemoteJID: proto.String(chat.String()), FromMe: proto.Bool(r.FromMe), ID: proto.String(r.MessageID)},
+		Text:              proto.String(r.Emoji),
+		SenderTimestampMS: proto.Int64(now.UnixMilli()),
+	}}
+}
+
+// mediaKind is the kind of upload (the key WhatsApp encrypts it with) for a media message type.
+func mediaKind(t engine.MessageType) (whatsmeow.MediaType, bool) {
+	switch t {
+	case engine.TypeImage, engine.TypeSticker:
+		return whatsmeow.MediaImage, true
+	case engine.TypeVideo:
+		return whatsmeow.MediaVideo, true
+	case engine.TypeAudio, engine.TypeVoice:
+		return whatsmeow.MediaAudio, true
+	case engine.TypeDocument:
+		return whatsmeow.MediaDocument, true
+	}
+	return "", false
+}
+
+// mediaMessage builds a media message from its upload.
+func mediaMessage(out *engine.Outgoing, up whatsmeow.UploadResponse) *waE2E.Message {
+	ci := contextInfo(out.ChatID, out)
+	mime := proto.String(out.Media.Mimetype)
+	switch out.Type {
+	case engine.TypeImage:
+		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: mime,
+			Caption: nonEmpty(out.Caption), ContextInfo: ci}}
+	case engine.TypeSticker:
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: mime, ContextInfo: ci}}
+	case engine.TypeVideo:
+		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: mime,
+			Caption: nonEmpty(out.Caption), ContextInfo: ci}}
+	case engine.TypeAudio, engine.TypeVoice:
+		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: mime,
+			PTT: proto.Bool(out.Type == engine.TypeVoice), ContextInfo: ci}}
+	}
+	name := out.Media.Filename
+	if name == "" {
+		name = "document"
+	}
+	return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+		FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: mime,
+		FileName: proto.String(name), Title: proto.String(name), Caption: nonEmpty(out.Caption), ContextInfo: ci}}
+}
+
+// downloadable is the media of a received message, nil when it has none.
+func downloadable(msg *waE2E.Message) whatsmeow.DownloadableMessage {
+	switch {
+	case msg.GetImageMessage() != nil:
+		return msg.GetImageMessage()
+	case msg.GetVideoMessage() != nil:
+		return msg.GetVideoMessage()
+	case msg.GetAudioMessage() != nil:
+		return msg.GetAudioMessage()
+	case msg.GetDocumentMessage() != nil:
+		return msg.GetDocumentMessage()
+	case msg.GetStickerMessage() != nil:
+		return msg.GetStickerMessage()
+	}
+	return nil
+}
+
+// group translates a group, naming members by phone JID where WhatsApp gives it.
+func group(g *types.GroupInfo) *engine.Group {
+	out := &engine.Group{JID: g.JID.String(), Subject: g.Name, Description: g.Topic, CreatedAt: g.GroupCreated.UTC(),
+		Participants: []engine.Participant{}}
+	if owner := cmp.Or(g.OwnerPN, g.OwnerJID); !owner.IsEmpty() {
+		out.Owner = owner.ToNonAD().String()
+	}
+	for _, p := range g.Participants {
+		jid := p.JID
+		if !p.PhoneNumber.IsEmpty() {
+			jid = p.PhoneNumber
+		}
+		out.Participants = append(out.Participants, engine.Participant{JID: jid.ToNonAD().String(), IsAdmin: p.IsAdmin,
+			IsSuperAdmin: p.IsSuperAdmin})
+	}
+	return out
 }

@@ -53,6 +53,13 @@ type Server struct {
 	refs  []string
 	ban   time.Duration      // > 0: logins are refused with a 402 temporary ban of this length
 	keys  map[uint64]*keysOf // the prekeys each account's device uploaded
+
+	contacts map[string]*Contact // by phone number and by LID
+	groups   map[string]*group   // by the user part of the group JID
+	groupSeq int
+	blocked  map[string]bool   // LID users the linked account blocked
+	media    map[string][]byte // uploaded (encrypted) media by path
+	errs     []error
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -83,7 +90,8 @@ func (s *Server) BanLogins(d time.Duration) {
 // New starts a server; Close stops it.
 func New() *Server {
 	s := &Server{Root: *keys.NewKeyPair(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
-		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{}}
+		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{},
+		contacts: map[string]*Contact{}, groups: map[string]*group{}, blocked: map[string]bool{}, media: map[string][]byte{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -244,6 +252,9 @@ func (s *Server) cert() []byte {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveMedia(w, r) {
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return
@@ -308,6 +319,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // answer plays the server's part for a node; it returns true when the
 // connection is to end (after pairing, WhatsApp makes the client reconnect).
 func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
+	if n.Tag == "message" {
+		s.message(ctx, c, n)
+		return false
+	}
 	if n.Tag != "iq" {
 		return false
 	}
@@ -320,18 +335,47 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 			return false
 		}
 	case "get", "set":
-		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "result", "id": id}}
-		if _, ok := n.GetOptionalChildByTag("count"); ok && n.Attrs["xmlns"] == "encrypt" {
-			reply.Content = []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}
+		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": n.Attrs["to"], "type": "result", "id": id}}
+		content, errNode := s.query(c, n)
+		if errNode != nil {
+			reply.Attrs["type"] = "error"
+			content = []waBinary.Node{*errNode}
 		}
-		if k, ok := parseKeys(n); ok && n.Attrs["xmlns"] == "encrypt" {
+		reply.Content = content
+		_ = c.Send(ctx, reply)
+	}
+	return false
+}
+
+// query answers an IQ: its content, or an error node. What the server does
+// not model is answered with an empty result, as most of WhatsApp's set
+// queries are.
+func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
+	switch n.Attrs["xmlns"] {
+	case "encrypt":
+		if _, ok := n.GetOptionalChildByTag("count"); ok {
+			return []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}, nil
+		}
+		if k, ok := parseKeys(n); ok {
 			s.mu.Lock()
 			s.keys[c.Payload.GetUsername()] = k
 			s.mu.Unlock()
 		}
-		_ = c.Send(ctx, reply)
+		if _, ok := n.GetOptionalChildByTag("key"); ok {
+			return s.preKeys(n), nil
+		}
+	case "usync":
+		return s.usync(c, n), nil
+	case "w:g2":
+		return s.groupIQ(c, n)
+	case "w:profile:picture":
+		return s.picture(n)
+	case "blocklist":
+		return s.blocklist(n), nil
+	case "w:m":
+		return s.mediaConn(), nil
 	}
-	return false
+	return nil, nil
 }
 
 // lidOf is the fake LID of a phone number.

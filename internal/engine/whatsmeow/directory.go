@@ -1,0 +1,281 @@
+package whatsmeow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/openwa/openwa/internal/engine"
+)
+
+// Contacts are the users whatsmeow's store knows: the address book synced from
+// the phone, and everyone whose push name was seen.
+func (e *Engine) Contacts(ctx context.Context) ([]engine.Contact, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	all, err := cli.Store.Contacts.GetAllContacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	blocked := map[types.JID]bool{}
+	if bl, err := cli.GetBlocklist(ctx); err == nil {
+		for _, j := range bl.JIDs {
+			blocked[e.phoneJID(j)] = true
+		}
+	}
+	seen := map[types.JID]bool{}
+	out := make([]engine.Contact, 0, len(all))
+	for jid, info := range all {
+		pn := e.phoneJID(jid)
+		if pn.Server != types.DefaultUserServer || seen[pn] {
+			continue // a LID whose number is unknown, or the same person under both ids
+		}
+		seen[pn] = true
+		out = append(out, contact(pn, info, blocked[pn]))
+	}
+	return out, nil
+}
+
+func contact(pn types.JID, info types.ContactInfo, blocked bool) engine.Contact {
+	return engine.Contact{JID: pn.String(), Phone: pn.User, Name: info.FullName, PushName: info.PushName,
+		IsBusiness: info.BusinessName != "", IsBlocked: blocked, IsMyContact: info.FullName != ""}
+}
+
+// Contact is one user the store knows, by phone JID.
+func (e *Engine) Contact(ctx context.Context, jid string) (*engine.Contact, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	pn, err := parseJID(jid)
+	if err != nil {
+		return nil, err
+	}
+	info, err := cli.Store.Contacts.GetContact(ctx, pn)
+	if err == nil && !info.Found {
+		if lid, lerr := cli.Store.LIDs.GetLIDForPN(ctx, pn); lerr == nil && !lid.IsEmpty() {
+			info, err = cli.Store.Contacts.GetContact(ctx, lid)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !info.Found {
+		return nil, fmt.Errorf("contact %s: %w", jid, engine.ErrNotFound)
+	}
+	c := contact(pn, info, false)
+	return &c, nil
+}
+
+// ProfilePictureURL is the URL of a user's or group's picture, "" when none is set.
+func (e *Engine) ProfilePictureURL(ctx context.Context, jid string) (string, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return "", err
+	}
+	j, err := parseJID(jid)
+	if err != nil {
+		return "", err
+	}
+	info, err := cli.GetProfilePictureInfo(ctx, j, nil)
+	if errors.Is(err, whatsmeow.ErrProfilePictureNotSet) || (err == nil && info == nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", notFound(err)
+	}
+	return info.URL, nil
+}
+
+// IsOnWhatsApp asks WhatsApp whether a phone number has an account.
+func (e *Engine) IsOnWhatsApp(ctx context.Context, phone string) (bool, string, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return false, "", err
+	}
+	p, err := engine.NormalizePhone(phone)
+	if err != nil {
+		return false, "", err
+	}
+	res, err := cli.IsOnWhatsApp(ctx, []string{"+" + p})
+	if err != nil {
+		return false, "", err
+	}
+	for _, r := range res {
+		if !r.IsIn {
+			continue
+		}
+		jid := r.PhoneNumber
+		if jid.IsEmpty() {
+			jid = r.JID
+		}
+		return true, jid.ToNonAD().String(), nil
+	}
+	return false, "", nil
+}
+
+// SetBlocked blocks or unblocks a user.
+func (e *Engine) SetBlocked(ctx context.Context, jid string, blocked bool) error {
+	cli, err := e.conn()
+	if err != nil {
+		return err
+	}
+	j, err := parseJID(jid)
+	if err != nil {
+		return err
+	}
+	action := events.BlocklistChangeActionUnblock
+	if blocked {
+		action = events.BlocklistChangeActionBlock
+	}
+	_, err = cli.UpdateBlocklist(ctx, j, action)
+	return err
+}
+
+// Groups are the groups the linked account is in.
+func (e *Engine) Groups(ctx context.Context) ([]engine.Group, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	gs, err := cli.GetJoinedGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Group, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, *group(g))
+	}
+	return out, nil
+}
+
+// groupJID parses a group id.
+func groupJID(s string) (types.JID, error) {
+	j, err := parseJID(s)
+	if err == nil && j.Server != types.GroupServer {
+		err = fmt.Errorf("not a group: %q", s)
+	}
+	return j, err
+}
+
+// Group is one group, fresh from WhatsApp.
+func (e *Engine) Group(ctx context.Context, jid string) (*engine.Group, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	j, err := groupJID(jid)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cli.GetGroupInfo(ctx, j)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return group(g), nil
+}
+
+func jids(ids []string) ([]types.JID, error) {
+	out := make([]types.JID, len(ids))
+	for i, s := range ids {
+		j, err := parseJID(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = j
+	}
+	return out, nil
+}
+
+// CreateGroup creates a group with the linked account as its owner.
+func (e *Engine) CreateGroup(ctx context.Context, name string, participants []string) (*engine.Group, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	ps, err := jids(participants)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cli.CreateGroup(ctx, whatsmeow.ReqCreateGroup{Name: name, Participants: ps})
+	if err != nil {
+		return nil, err
+	}
+	return group(g), nil
+}
+
+// UpdateParticipants adds, removes, promotes or demotes members, and returns the group after.
+func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) (*engine.Group, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	j, err := groupJID(jid)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := jids(participants)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cli.UpdateGroupParticipants(ctx, j, ps, whatsmeow.ParticipantChange(action)); err != nil {
+		return nil, notFound(err)
+	}
+	return e.Group(ctx, jid)
+}
+
+// SetGroupInfo changes the subject and/or the description.
+func (e *Engine) SetGroupInfo(ctx context.Context, jid string, subject, description *string) (*engine.Group, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	j, err := groupJID(jid)
+	if err != nil {
+		return nil, err
+	}
+	if subject != nil {
+		if err := cli.SetGroupName(ctx, j, *subject); err != nil {
+			return nil, notFound(err)
+		}
+	}
+	if description != nil {
+		if err := cli.SetGroupTopic(ctx, j, "", "", *description); err != nil {
+			return nil, notFound(err)
+		}
+	}
+	return e.Group(ctx, jid)
+}
+
+// InviteLink is the group's invite link; revoke makes a new one and kills the old.
+func (e *Engine) InviteLink(ctx context.Context, jid string, revoke bool) (string, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return "", err
+	}
+	j, err := groupJID(jid)
+	if err != nil {
+		return "", err
+	}
+	link, err := cli.GetGroupInviteLink(ctx, j, revoke)
+	return link, notFound(err)
+}
+
+// LeaveGroup leaves a group.
+func (e *Engine) LeaveGroup(ctx context.Context, jid string) error {
+	cli, err := e.conn()
+	if err != nil {
+		return err
+	}
+	j, err := groupJID(jid)
+	if err != nil {
+		return err
+	}
+	return notFound(cli.LeaveGroup(ctx, j))
+}

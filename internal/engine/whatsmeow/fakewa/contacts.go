@@ -1,0 +1,456 @@
+package fakewa
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mau.fi/libsignal/ecc"
+	"go.mau.fi/libsignal/groups"
+	"go.mau.fi/libsignal/keys/identity"
+	"go.mau.fi/libsignal/keys/prekey"
+	"go.mau.fi/libsignal/protocol"
+	"go.mau.fi/libsignal/serialize"
+	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/state/record"
+	"go.mau.fi/libsignal/tests"
+	"go.mau.fi/libsignal/util/keyhelper"
+	"go.mau.fi/libsignal/util/optional"
+	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+)
+
+// Contact is another WhatsApp user, with one device (device 0) and Signal
+// keys of its own: it writes to the linked device, and reads what the linked
+// device sends it, by real Signal sessions.
+type Contact struct {
+	JID, LID types.JID
+	Status   string // the "about" text usync answers
+	Picture  string // the profile picture's URL; empty: none set
+
+	identity   *identity.KeyPair
+	reg        uint32
+	signed     *record.SignedPreKey
+	serializer *serialize.Serializer
+	sessions   *sessionStore
+	prekeys    *tests.InMemoryPreKey
+	signedKeys *tests.InMemorySignedPreKey
+	ids        *tests.InMemoryIdentityKey
+	senderKeys *senderKeyStore
+
+	mu      sync.Mutex
+	unused  []*record.PreKey // one-time prekeys not yet handed out
+	inbox   []*Received
+	arrived chan struct{} // closed and replaced when a message arrives
+}
+
+// Received is a message the linked device sent to a contact, as the contact decrypted it.
+type Received struct {
+	ID      string
+	Chat    types.JID // the node's "to": the contact's LID for a 1:1 message, or the group
+	Type    string    // the node's type attribute: text, media, reaction, poll
+	Message *waE2E.Message
+}
+
+// NewContact makes a user with a phone number and Signal keys of its own.
+func NewContact(phone string) *Contact {
+	c := &Contact{JID: types.NewJID(phone, types.DefaultUserServer), serializer: serialize.NewProtoBufSerializer(),
+		arrived: make(chan struct{})}
+	var n uint64
+	fmt.Sscan(phone, &n)
+	c.LID = types.NewJID(lidOf(n), types.HiddenUserServer)
+	c.identity, _ = keyhelper.GenerateIdentityKeyPair()
+	c.reg = keyhelper.GenerateRegistrationID()
+	c.sessions = newSessionStore(c.serializer)
+	c.prekeys = tests.NewInMemoryPreKey()
+	c.signedKeys = tests.NewInMemorySignedPreKey()
+	c.ids = tests.NewInMemoryIdentityKey(c.identity, c.reg)
+	c.senderKeys = newSenderKeyStore(c.serializer)
+	ctx := context.Background()
+	c.signed, _ = keyhelper.GenerateSignedPreKey(c.identity, 1, c.serializer.SignedPreKeyRecord)
+	_ = c.signedKeys.StoreSignedPreKey(ctx, 1, c.signed)
+	c.unused, _ = keyhelper.GeneratePreKeys(1, 50, c.serializer.PreKeyRecord)
+	for _, k := range c.unused {
+		_ = c.prekeys.StorePreKey(ctx, k.ID().Value, k)
+	}
+	return c
+}
+
+// AddContact registers a user on this WhatsApp: usync, prekey fetches and
+// messages for its phone number or LID reach it.
+func (s *Server) AddContact(c *Contact) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contacts[c.JID.User] = c
+	s.contacts[c.LID.User] = c
+}
+
+func (s *Server) contact(user string) *Contact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.contacts[user]
+}
+
+// Next waits for the next message the linked device sent this contact.
+func (c *Contact) Next(ctx context.Context) (*Received, error) {
+	for {
+		c.mu.Lock()
+		if len(c.inbox) > 0 {
+			r := c.inbox[0]
+			c.inbox = c.inbox[1:]
+			c.mu.Unlock()
+			return r, nil
+		}
+		ch := c.arrived
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no message reached %s: %w", c.JID.User, ctx.Err())
+		}
+	}
+}
+
+func (c *Contact) deliver(r *Received) {
+	c.mu.Lock()
+	c.inbox = append(c.inbox, r)
+	close(c.arrived)
+	c.arrived = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// bundle hands out the contact's keys, with a one-time prekey while any is left.
+func (c *Contact) bundleNode(jid types.JID) waBinary.Node {
+	id3 := func(id uint32) []byte { var b [4]byte; binary.BigEndian.PutUint32(b[:], id); return b[1:] }
+	var reg [4]byte
+	binary.BigEndian.PutUint32(reg[:], c.reg)
+	pub := c.identity.PublicKey().PublicKey().PublicKey()
+	spub := c.signed.KeyPair().PublicKey().PublicKey()
+	sig := c.signed.Signature()
+	content := []waBinary.Node{
+		{Tag: "registration", Content: reg[:]},
+		{Tag: "type", Content: []byte{ecc.DjbType}},
+		{Tag: "identity", Content: pub[:]},
+		{Tag: "skey", Content: []waBinary.Node{{Tag: "id", Content: id3(c.signed.ID())}, {Tag: "value", Content: spub[:]},
+			{Tag: "signature", Content: sig[:]}}},
+	}
+	c.mu.Lock()
+	if len(c.unused) > 0 {
+		k := c.unused[0]
+		c.unused = c.unused[1:]
+		kpub := k.KeyPair().PublicKey().PublicKey()
+		content = append(content, waBinary.Node{Tag: "key", Content: []waBinary.Node{{Tag: "id", Content: id3(k.ID().Value)},
+			{Tag: "value", Content: kpub[:]}}})
+	}
+	c.mu.Unlock()
+	return waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid}, Content: content}
+}
+
+// decrypt opens what the linked device (peer) encrypted for this contact:
+// a Signal message, or a group message with the sender key it distributed.
+func (c *Contact) decrypt(ctx context.Context, peer *protocol.SignalAddress, group string, enc waBinary.Node) ([]byte, error) {
+	data, _ := enc.Content.([]byte)
+	b := session.NewBuilder(c.sessions, c.prekeys, c.signedKeys, c.ids, peer, c.serializer)
+	var plain []byte
+	var err error
+	switch enc.Attrs["type"] {
+	case "pkmsg":
+		var m *protocol.PreKeySignalMessage
+		if m, err = protocol.NewPreKeySignalMessageFromBytes(data, c.serializer.PreKeySignalMessage, c.serializer.SignalMessage); err == nil {
+			plain, err = session.NewCipher(b, peer).DecryptMessage(ctx, m)
+		}
+	case "msg":
+		var m *protocol.SignalMessage
+		if m, err = protocol.NewSignalMessageFromBytes(data, c.serializer.SignalMessage); err == nil {
+			plain, err = session.NewCipher(b, peer).Decrypt(ctx, m)
+		}
+	case "skmsg":
+		var m *protocol.SenderKeyMessage
+		if m, err = protocol.NewSenderKeyMessageFromBytes(data, c.serializer.SenderKeyMessage); err == nil {
+			gb := groups.NewGroupSessionBuilder(c.senderKeys, c.serializer)
+			plain, err = groups.NewGroupCipher(gb, protocol.NewSenderKeyName(group, peer), c.senderKeys).Decrypt(ctx, m)
+		}
+	default:
+		return nil, fmt.Errorf("enc type %v", enc.Attrs["type"])
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) == 0 || int(plain[len(plain)-1]) > len(plain) {
+		return nil, fmt.Errorf("bad padding")
+	}
+	return plain[:len(plain)-int(plain[len(plain)-1])], nil
+}
+
+// takeSenderKey processes a sender key distribution the linked device sent in a group.
+func (c *Contact) takeSenderKey(ctx context.Context, peer *protocol.SignalAddress, skdm *waE2E.SenderKeyDistributionMessage) error {
+	m, err := protocol.NewSenderKeyDistributionMessageFromBytes(skdm.GetAxolotlSenderKeyDistributionMessage(),
+		c.serializer.SenderKeyDistributionMessage)
+	if err != nil {
+		return err
+	}
+	return groups.NewGroupSessionBuilder(c.senderKeys, c.serializer).Process(ctx,
+		protocol.NewSenderKeyName(skdm.GetGroupID(), peer), m)
+}
+
+// SendText encrypts a text message to the linked device with the keys it
+// uploaded (a new Signal session, a pkmsg, the first time) and delivers it.
+func (s *Server) SendText(ctx context.Context, from *Contact, id, text string) error {
+	return s.SendMessage(ctx, from, id, "text", &waE2E.Message{Conversation: proto.String(text)})
+}
+
+// SendMessage encrypts msg to the linked device and delivers it from the contact.
+func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string, msg *waE2E.Message) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	addr := c.address()
+	b := session.NewBuilder(from.sessions, from.prekeys, from.signedKeys, from.ids, addr, from.serializer)
+	if ok, _ := from.sessions.ContainsSession(ctx, addr); !ok {
+		s.mu.Lock()
+		k := s.keys[c.Payload.GetUsername()]
+		s.mu.Unlock()
+		if k == nil {
+			return fmt.Errorf("the client has not uploaded its prekeys")
+		}
+		var preKeyID uint32
+		var preKey [32]byte
+		for preKeyID, preKey = range k.preKeys {
+			break
+		}
+		bundle := prekey.NewBundle(k.registration, addr.DeviceID(), optional.NewOptionalUint32(preKeyID), k.signedID,
+			ecc.NewDjbECPublicKey(preKey), ecc.NewDjbECPublicKey(k.signed), k.signature,
+			identity.NewKey(ecc.NewDjbECPublicKey(k.identity)))
+		if err := b.ProcessBundle(ctx, bundle); err != nil {
+			return fmt.Errorf("build session: %w", err)
+		}
+	}
+	plain, _ := proto.Marshal(msg)
+	pad := byte(len(plain)%15 + 1)
+	for range int(pad) {
+		plain = append(plain, pad)
+	}
+	enc, err := session.NewCipher(b, addr).Encrypt(ctx, plain)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	encType := "msg"
+	if enc.Type() == protocol.PREKEY_TYPE {
+		encType = "pkmsg"
+	}
+	encAttrs := waBinary.Attrs{"v": "2", "type": encType}
+	if mt := mediaType(msg); mt != "" {
+		encAttrs["mediatype"] = mt
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "message",
+		Attrs: waBinary.Attrs{"from": from.JID, "sender_lid": from.LID, "id": id, "t": time.Now().Unix(), "type": typ,
+			"notify": "Contact " + from.JID.User},
+		Content: []waBinary.Node{{Tag: "enc", Attrs: encAttrs, Content: enc.Serialize()}}})
+}
+
+func mediaType(m *waE2E.Message) string {
+	switch {
+	case m.ImageMessage != nil:
+		return "image"
+	case m.VideoMessage != nil:
+		return "video"
+	case m.AudioMessage != nil:
+		if m.GetAudioMessage().GetPTT() {
+			return "ptt"
+		}
+		return "audio"
+	case m.DocumentMessage != nil:
+		return "document"
+	case m.StickerMessage != nil:
+		return "sticker"
+	}
+	return ""
+}
+
+// Receipt tells the linked device that contact got (typ "") or read (typ "read") the messages ids.
+func (s *Server) Receipt(ctx context.Context, from *Contact, typ string, ids ...string) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	attrs := waBinary.Attrs{"from": from.LID, "id": ids[0], "t": time.Now().Unix()}
+	if typ != "" {
+		attrs["type"] = typ
+	}
+	n := waBinary.Node{Tag: "receipt", Attrs: attrs}
+	if len(ids) > 1 {
+		items := make([]waBinary.Node, 0, len(ids)-1)
+		for _, id := range ids[1:] {
+			items = append(items, waBinary.Node{Tag: "item", Attrs: waBinary.Attrs{"id": id}})
+		}
+		n.Content = []waBinary.Node{{Tag: "list", Content: items}}
+	}
+	return c.Send(ctx, n)
+}
+
+// last is the newest connection that completed the handshake.
+func (s *Server) last() (*Conn, error) {
+	conns := s.Conns()
+	if len(conns) == 0 {
+		return nil, fmt.Errorf("no client connected")
+	}
+	return conns[len(conns)-1], nil
+}
+
+// address is the linked device's Signal address, as contacts know it.
+func (c *Conn) address() *protocol.SignalAddress {
+	return types.NewADJID(fmt.Sprint(c.Payload.GetUsername()), 0, uint8(c.Payload.GetDevice())).SignalAddress()
+}
+
+// own tells whether user is the account of this connection (its phone number or LID).
+func (c *Conn) own(user string) bool {
+	u := c.Payload.GetUsername()
+	return user == fmt.Sprint(u) || user == lidOf(u)
+}
+
+// usync answers a user query: devices, LIDs, whether numbers are on WhatsApp, about texts.
+func (s *Server) usync(c *Conn, n *waBinary.Node) []waBinary.Node {
+	us := n.GetChildByTag("usync")
+	var asked []string
+	query, list := us.GetChildByTag("query"), us.GetChildByTag("list")
+	for _, q := range query.GetChildren() {
+		asked = append(asked, q.Tag)
+	}
+	var users []waBinary.Node
+	for _, u := range list.GetChildren() {
+		jid, isJID := u.Attrs["jid"].(types.JID)
+		var query string
+		if !isJID {
+			b, _ := u.GetChildByTag("contact").Content.([]byte)
+			query = string(b)
+			jid = types.NewJID(strings.TrimPrefix(strings.TrimSuffix(query, "@"+types.LegacyUserServer), "+"), types.DefaultUserServer)
+		}
+		ct := s.contact(jid.User)
+		out := waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid}}
+		var content []waBinary.Node
+		for _, tag := range asked {
+			switch tag {
+			case "contact":
+				if ct == nil {
+					content = append(content, waBinary.Node{Tag: "contact", Attrs: waBinary.Attrs{"type": "out"}, Content: []byte(query)})
+					continue
+				}
+				out.Attrs = waBinary.Attrs{"jid": ct.LID, "pn_jid": ct.JID}
+				content = append(content, waBinary.Node{Tag: "contact", Attrs: waBinary.Attrs{"type": "in"}, Content: []byte(query)})
+			case "devices":
+				dev := waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": "0"}}
+				if c.own(jid.User) { // the linked device itself: no other devices of the account here
+					dev.Attrs["id"] = fmt.Sprint(c.Payload.GetDevice())
+				} else if ct == nil {
+					continue
+				}
+				content = append(content, waBinary.Node{Tag: "devices", Content: []waBinary.Node{{Tag: "device-list",
+					Content: []waBinary.Node{dev}}}})
+			case "lid":
+				if ct != nil && jid.Server == types.DefaultUserServer {
+					content = append(content, waBinary.Node{Tag: "lid", Attrs: waBinary.Attrs{"val": ct.LID}})
+				}
+			case "status":
+				if ct != nil {
+					content = append(content, waBinary.Node{Tag: "status", Content: []byte(ct.Status)})
+				}
+			}
+		}
+		out.Content = content
+		users = append(users, out)
+	}
+	return []waBinary.Node{{Tag: "usync", Content: []waBinary.Node{{Tag: "list", Content: users}}}}
+}
+
+// preKeys answers a prekey fetch for contacts' devices.
+func (s *Server) preKeys(n *waBinary.Node) []waBinary.Node {
+	var users []waBinary.Node
+	key := n.GetChildByTag("key")
+	for _, u := range key.GetChildren() {
+		jid, _ := u.Attrs["jid"].(types.JID)
+		if ct := s.contact(jid.User); ct != nil {
+			users = append(users, ct.bundleNode(jid))
+		} else {
+			users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid},
+				Content: []waBinary.Node{{Tag: "error", Attrs: waBinary.Attrs{"code": "404", "text": "item-not-found"}}}})
+		}
+	}
+	return []waBinary.Node{{Tag: "list", Content: users}}
+}
+
+// message takes a message the linked device sent: every contact it was
+// encrypted for decrypts its copy; the server acknowledges it.
+func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
+	id, _ := n.Attrs["id"].(string)
+	to, _ := n.Attrs["to"].(types.JID)
+	typ, _ := n.Attrs["type"].(string)
+	peer := c.address()
+	deliver := func(ct *Contact, plain []byte) {
+		var m waE2E.Message
+		if err := proto.Unmarshal(plain, &m); err != nil {
+			s.failed(fmt.Errorf("%s got a message %s that is no protobuf: %w", ct.JID.User, id, err))
+			return
+		}
+		if skdm := m.GetSenderKeyDistributionMessage(); skdm != nil {
+			_ = ct.takeSenderKey(ctx, peer, skdm)
+			if to.Server == types.GroupServer {
+				return // in a group, the content comes in the skmsg
+			}
+		}
+		ct.deliver(&Received{ID: id, Chat: to, Type: typ, Message: &m})
+	}
+	parts := n.GetChildByTag("participants")
+	for _, p := range parts.GetChildren() {
+		jid, _ := p.Attrs["jid"].(types.JID)
+		ct := s.contact(jid.User)
+		if ct == nil {
+			continue
+		}
+		if plain, err := ct.decrypt(ctx, peer, "", p.GetChildByTag("enc")); err == nil {
+			deliver(ct, plain)
+		} else {
+			s.failed(fmt.Errorf("%s cannot decrypt message %s: %w", ct.JID.User, id, err))
+		}
+	}
+	if sk, ok := n.GetOptionalChildByTag("enc"); ok && to.Server == types.GroupServer {
+		for _, ct := range s.members(to) {
+			if plain, err := ct.decrypt(ctx, peer, to.String(), sk); err == nil {
+				deliver(ct, plain)
+			} else {
+				s.failed(fmt.Errorf("%s cannot decrypt group message %s: %w", ct.JID.User, id, err))
+			}
+		}
+	}
+	_ = c.Send(ctx, waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{"class": "message", "id": id, "from": to,
+		"t": time.Now().Unix()}})
+}
+
+// Errors are what went wrong on the server's side (a message no contact could decrypt).
+func (s *Server) Errors() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.errs...)
+}
+
+func (s *Server) failed(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+}
+
+// HasKeys tells whether the newest connection's device uploaded its prekeys.
+func (s *Server) HasKeys() bool {
+	c, err := s.last()
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[c.Payload.GetUsername()] != nil
+}

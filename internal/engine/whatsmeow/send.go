@@ -1,0 +1,179 @@
+package whatsmeow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/openwa/openwa/internal/engine"
+)
+
+var _ engine.Engine = (*Engine)(nil)
+
+// maxDownload bounds the media the engine downloads for one received message.
+const maxDownload = 100 << 20
+
+// conn is the live client, or ErrNotConnected.
+func (e *Engine) conn() (*whatsmeow.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client == nil || !e.online {
+		return nil, engine.ErrNotConnected
+	}
+	return e.client, nil
+}
+
+func parseJID(s string) (types.JID, error) {
+	jid, err := types.ParseJID(s)
+	if err != nil || jid.User == "" {
+		return types.JID{}, fmt.Errorf("not a WhatsApp id: %q", s)
+	}
+	return jid, nil
+}
+
+// Send sends a message with the id OpenWA chose for it; media is uploaded first.
+func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendResult, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseJID(out.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	var msg *waE2E.Message
+	switch out.Type {
+	case engine.TypeReaction:
+		msg = reaction(to, out.Reaction, time.Now())
+	case engine.TypePoll:
+		selectable := 1
+		if out.Poll.MultipleAnswers {
+			selectable = 0 // any number
+		}
+		msg = cli.BuildPollCreation(out.Poll.Name, out.Poll.Options, selectable)
+	default:
+		if kind, ok := mediaKind(out.Type); ok {
+			if out.Media == nil {
+				return nil, fmt.Errorf("%s message without media", out.Type)
+			}
+			up, err := cli.Upload(ctx, out.Media.Data, kind)
+			if err != nil {
+				return nil, fmt.Errorf("upload media: %w", err)
+			}
+			msg = mediaMessage(out, up)
+		} else if msg, err = textual(out); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: types.MessageID(out.ID)})
+	if err != nil {
+		return nil, err
+	}
+	return &engine.SendResult{WAMessageID: resp.ID, Timestamp: resp.Timestamp.UTC()}, nil
+}
+
+// Revoke deletes one of the linked account's messages for everyone.
+func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
+	cli, err := e.conn()
+	if err != nil {
+		return err
+	}
+	chat, err := parseJID(chatID)
+	if err != nil {
+		return err
+	}
+	_, err = cli.SendMessage(ctx, chat, cli.BuildRevoke(chat, types.EmptyJID, waMessageID))
+	return err
+}
+
+// MarkRead sends read receipts. In a group, WhatsApp wants each message's
+// sender; OpenWA's contract names only the chat, so there the receipt goes
+// without one.
+func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) error {
+	cli, err := e.conn()
+	if err != nil {
+		return err
+	}
+	chat, err := parseJID(chatID)
+	if err != nil {
+		return err
+	}
+	sender := chat
+	if chat.Server == types.GroupServer {
+		sender = types.EmptyJID
+	}
+	return cli.MarkRead(ctx, ids, time.Now(), chat, sender)
+}
+
+// SendPresence shows typing, recording or nothing in a chat.
+func (e *Engine) SendPresence(ctx context.Context, chatID string, state engine.Presence) error {
+	cli, err := e.conn()
+	if err != nil {
+		return err
+	}
+	chat, err := parseJID(chatID)
+	if err != nil {
+		return err
+	}
+	switch state {
+	case engine.PresenceTyping:
+		return cli.SendChatPresence(ctx, chat, types.ChatPresenceComposing, types.ChatPresenceMediaText)
+	case engine.PresenceRecording:
+		return cli.SendChatPresence(ctx, chat, types.ChatPresenceComposing, types.ChatPresenceMediaAudio)
+	case engine.PresencePaused:
+		return cli.SendChatPresence(ctx, chat, types.ChatPresencePaused, types.ChatPresenceMediaText)
+	}
+	return fmt.Errorf("presence %q: %w", state, engine.ErrUnsupported)
+}
+
+// received hands on an incoming message. Media is downloaded on a goroutine
+// of the engine's (never on whatsmeow's event goroutine); the message is
+// emitted once its bytes are here, or without them, and a log line, when the
+// download fails.
+func (e *Engine) received(v *events.Message) {
+	m := receivedMessage(v)
+	media := downloadable(v.Message)
+	e.mu.Lock()
+	cli, ctx := e.client, e.ctx
+	if media != nil && m.Media != nil && cli != nil {
+		e.wg.Add(1) // under e.mu: Disconnect clears e.client under it before waiting
+	}
+	e.mu.Unlock()
+	if media == nil || m.Media == nil || cli == nil {
+		e.emit(engine.MessageReceived{Message: m})
+		return
+	}
+	go func() {
+		defer e.wg.Done()
+		if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > maxDownload {
+			e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
+		} else {
+			dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			data, err := cli.Download(dctx, media)
+			cancel()
+			if err != nil {
+				e.log().Warn("cannot download received media", "id", m.WAMessageID, "err", err)
+			} else {
+				m.Media.Data = data
+			}
+		}
+		if ctx.Err() == nil {
+			e.emit(engine.MessageReceived{Message: m})
+		}
+	}()
+}
+
+// notFound maps whatsmeow's "no such thing" answers to the contract's.
+func notFound(err error) error {
+	if errors.Is(err, whatsmeow.ErrIQNotFound) || errors.Is(err, whatsmeow.ErrGroupNotFound) ||
+		errors.Is(err, whatsmeow.ErrNotInGroup) || errors.Is(err, whatsmeow.ErrIQForbidden) {
+		return fmt.Errorf("%w: %v", engine.ErrNotFound, err)
+	}
+	return err
+}
