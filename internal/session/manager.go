@@ -103,6 +103,9 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) 
 	if in.Name == "" {
 		in.Name = in.ID
 	}
+	if err := in.Config.validate(); err != nil {
+		return nil, err
+	}
 	cfg, err := json.Marshal(in.Config)
 	if err != nil {
 		return nil, err
@@ -200,6 +203,11 @@ type UpdateInput struct {
 
 // Update changes name and/or config. A new config applies from the next start.
 func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Session, error) {
+	if in.Config != nil {
+		if err := in.Config.validate(); err != nil {
+			return nil, err
+		}
+	}
 	unlock := m.lock(id)
 	defer unlock()
 	row, err := m.row(ctx, id)

@@ -2,8 +2,10 @@ package session
 
 import (
 	"encoding/json"
+	"net/url"
 	"time"
 
+	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -28,6 +30,18 @@ type MockConfig struct {
 	PairDelayMs *int  `json:"pairDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time from start to READY when pairing by itself (default 500)."`
 	AckDelayMs  *int  `json:"ackDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time between a send and each of its acks (default 100)."`
 	SendDelayMs *int  `json:"sendDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Simulated time each send takes (default 0)."`
+}
+
+// validate checks what the schema cannot: the proxy is a URL the engines can dial.
+func (c Config) validate() error {
+	if c.ProxyURL == nil || *c.ProxyURL == "" {
+		return nil
+	}
+	u, err := url.Parse(*c.ProxyURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+		return apperr.Field("config.proxyUrl", "want an http://, https:// or socks5:// URL with a host")
+	}
+	return nil
 }
 
 // autoStart reports config.autoStart with its default.
