@@ -177,7 +177,7 @@ func TestPairAndRestore(t *testing.T) {
 }
 
 // testDevices is a device store on SQLite in the test's folder.
-func testDevices(t *testing.T) *sqlstore.Container {
+func testDevices(t testing.TB) *sqlstore.Container {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db"))

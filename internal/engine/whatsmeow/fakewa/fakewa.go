@@ -99,10 +99,15 @@ func New() *Server {
 // Close stops the server and every connection.
 func (s *Server) Close() { s.srv.CloseClientConnections(); s.srv.Close() }
 
+// Addr is the server's loopback address.
+func (s *Server) Addr() string { return s.srv.Listener.Addr().String() }
+
 // Transport carries a client's connections to this server, whatever host
 // they name: whatsmeow's websocket URL is a constant.
-func (s *Server) Transport() http.RoundTripper {
-	addr := s.srv.Listener.Addr().String()
+func (s *Server) Transport() http.RoundTripper { return TransportTo(s.Addr()) }
+
+// TransportTo carries connections to a fake server at addr (one in another process).
+func TransportTo(addr string) http.RoundTripper {
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
