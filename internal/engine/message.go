@@ -88,7 +88,7 @@ type Message struct {
 	WAMessageID string
 	ChatID      string
 	From        string
-	FromPhone   string // the sender's phone JID when From is a LID and the phone is known
+	FromLID     string // the sender's LID when WhatsApp named the sender by it; From is then the phone JID where known
 	FromMe      bool
 	PushName    string
 	Type        MessageType

@@ -189,6 +189,19 @@ func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
 	if len(list) != 1 || list[0].(map[string]any)["text"] != "hello over Signal" {
 		t.Fatalf("stored: %v", list)
 	}
+
+	// Bob writes as WhatsApp does today, from his LID with his number beside
+	// it: OpenWA names him by phone number and keeps the LID too.
+	bob := fakewa.NewContact("6289876543210")
+	bob.ByLID = true
+	if err := srv.SendText(ctx, bob, "3EB0FROMBOB", "hi from a LID"); err != nil {
+		t.Fatal(err)
+	}
+	d = rcv.wait(t, 2)[1]
+	json.Unmarshal(d.Body, &ev)
+	if ev.Data["from"] != bob.JID.String() || ev.Data["chatId"] != bob.JID.String() || ev.Data["fromLid"] != bob.LID.String() {
+		t.Fatalf("delivered: %s", d.Body)
+	}
 }
 
 // pairWhatsmeow creates a whatsmeow session, plays the phone that scans its

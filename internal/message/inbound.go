@@ -54,7 +54,7 @@ func (s *Service) Committed(evs []*store.Event) {
 
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
 	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
-		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName}
+		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName, FromLID: in.FromLID}
 	if in.Media != nil && len(in.Media.Data) > 0 {
 		if _, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil {
 			return nil // redelivered: stored already, media included

@@ -46,6 +46,7 @@ type content struct {
 	Reaction *engine.Reaction     `json:"reaction,omitempty"`
 	Poll     *engine.Poll         `json:"poll,omitempty"`
 	PushName string               `json:"pushName,omitempty"`
+	FromLID  string               `json:"fromLid,omitempty"`
 }
 
 // Message is the message object of API.md.
@@ -55,6 +56,7 @@ type Message struct {
 	SessionID   string               `json:"sessionId"`
 	ChatID      string               `json:"chatId"`
 	From        string               `json:"from"`
+	FromLID     string               `json:"fromLid,omitempty" doc:"The sender's LID (WhatsApp's phone-number-free id) when WhatsApp addressed the sender by it; from is then the phone JID where known."`
 	FromMe      bool                 `json:"fromMe"`
 	Type        engine.MessageType   `json:"type"`
 	Text        *string              `json:"text"`
@@ -77,7 +79,7 @@ func view(row *store.Message) *Message {
 	var c content
 	_ = json.Unmarshal(row.Content, &c)
 	m := &Message{ID: row.ID, WAMessageID: opt(row.WAMessageID), SessionID: row.SessionID, ChatID: row.ChatID,
-		From: row.Sender, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
+		From: row.Sender, FromLID: c.FromLID, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
 		Caption: opt(c.Caption), Media: c.Media, Location: c.Location, Contacts: c.Contacts, Reaction: c.Reaction,
 		Poll: c.Poll, Mentions: c.Mentions, ReplyTo: opt(c.ReplyTo), Status: Status(row.Status), Error: opt(row.Error),
 		Timestamp: store.Time(row.Timestamp), CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt)}

@@ -80,13 +80,21 @@ func ackStatus(t types.ReceiptType) (engine.AckStatus, bool) {
 
 // receivedMessage translates an incoming message. Media bytes are not here:
 // the engine downloads them later, outside whatsmeow's event handler. Where
-// the sender is a LID and its phone JID is known, FromPhone carries it.
+// WhatsApp names the sender by LID and gives the phone JID too, From (and, in
+// a 1:1 chat, ChatID) is the phone JID and FromLID the LID: OpenWA's users
+// address people by phone number.
 func receivedMessage(e *events.Message) *engine.Message {
 	m := &engine.Message{WAMessageID: e.Info.ID, ChatID: e.Info.Chat.ToNonAD().String(),
 		From: e.Info.Sender.ToNonAD().String(), FromMe: e.Info.IsFromMe, PushName: e.Info.PushName,
 		Timestamp: e.Info.Timestamp.UTC(), Type: engine.TypeUnknown}
-	if e.Info.Sender.Server == types.HiddenUserServer && e.Info.SenderAlt.Server == types.DefaultUserServer {
-		m.FromPhone = e.Info.SenderAlt.ToNonAD().String()
+	if e.Info.Sender.Server == types.HiddenUserServer {
+		m.FromLID = m.From
+		if e.Info.SenderAlt.Server == types.DefaultUserServer {
+			m.From = e.Info.SenderAlt.ToNonAD().String()
+			if !e.Info.IsGroup && e.Info.Chat.Server == types.HiddenUserServer {
+				m.ChatID = m.From
+			}
+		}
 	}
 	msg := e.Message
 	if msg == nil {

@@ -147,12 +147,18 @@ func TestReceivedMessages(t *testing.T) {
 			t.Fatalf("%+v", m)
 		}
 	})
-	t.Run("a LID sender carries the phone JID when known", func(t *testing.T) {
+	t.Run("a LID sender is named by phone JID when known", func(t *testing.T) {
 		in := info(chat)
-		in.Sender = types.NewJID("987654321", types.HiddenUserServer)
+		in.Chat = types.NewJID("987654321", types.HiddenUserServer)
+		in.Sender = in.Chat
 		in.SenderAlt = types.NewJID("6281234567890", types.DefaultUserServer)
 		m := receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}})
-		if m.From != "987654321@lid" || m.FromPhone != chat {
+		if m.From != chat || m.ChatID != chat || m.FromLID != "987654321@lid" {
+			t.Fatalf("%+v", m)
+		}
+		in.SenderAlt = types.EmptyJID // the phone is not known: the LID is all there is
+		m = receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}})
+		if m.From != "987654321@lid" || m.ChatID != "987654321@lid" || m.FromLID != "987654321@lid" {
 			t.Fatalf("%+v", m)
 		}
 	})

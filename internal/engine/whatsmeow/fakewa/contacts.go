@@ -32,6 +32,9 @@ type Contact struct {
 	JID, LID types.JID
 	Status   string // the "about" text usync answers
 	Picture  string // the profile picture's URL; empty: none set
+	// ByLID makes the contact write as WhatsApp does today: from its LID, with
+	// its phone JID in sender_pn. Otherwise it writes from its phone JID.
+	ByLID bool
 
 	identity   *identity.KeyPair
 	reg        uint32
@@ -248,9 +251,13 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 	if mt := mediaType(msg); mt != "" {
 		encAttrs["mediatype"] = mt
 	}
-	return c.Send(ctx, waBinary.Node{Tag: "message",
-		Attrs: waBinary.Attrs{"from": from.JID, "sender_lid": from.LID, "id": id, "t": time.Now().Unix(), "type": typ,
-			"notify": "Contact " + from.JID.User},
+	attrs := waBinary.Attrs{"from": from.JID, "sender_lid": from.LID, "id": id, "t": time.Now().Unix(), "type": typ,
+		"notify": "Contact " + from.JID.User}
+	if from.ByLID {
+		delete(attrs, "sender_lid")
+		attrs["from"], attrs["sender_pn"] = from.LID, from.JID
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "message", Attrs: attrs,
 		Content: []waBinary.Node{{Tag: "enc", Attrs: encAttrs, Content: enc.Serialize()}}})
 }
 
