@@ -204,3 +204,44 @@ func fakeServer(t *testing.T) *fakewa.Server {
 	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
 	return srv
 }
+
+// WhatsApp's refusals, each a status with its reason: another client took
+// the stream over, the client is outdated, a login refused for another
+// reason, the account logged out at login (the pairing is forgotten).
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	srv := fakeServer(t)
+	e, events := paired(t, srv)
+	failed := func(want string) {
+		t.Helper()
+		f := waitFor[engine.Failed](t, events)
+		if !strings.Contains(f.Reason, want) {
+			t.Fatalf("failed with %q, want %q", f.Reason, want)
+		}
+		e.Disconnect(ctx)
+	}
+	if err := srv.ReplaceStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failed("stream replaced")
+	for _, c := range []struct {
+		reason int
+		want   string
+	}{{405, "outdated"}, {409, "refused the connection"}} {
+		srv.RefuseLogins(c.reason)
+		if err := e.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		failed(c.want)
+	}
+	srv.RefuseLogins(401)
+	if err := e.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := waitFor[engine.LoggedOut](t, events); !strings.Contains(out.Reason, "refused the login") {
+		t.Fatalf("logged out: %q", out.Reason)
+	}
+	if b, _ := e.opts.Auth.LoadAuth(ctx); len(b) != 0 || e.Me() != nil {
+		t.Fatalf("the pairing is kept: %s", b)
+	}
+}

@@ -48,11 +48,12 @@ type Server struct {
 	static       *keys.KeyPair
 	intermediate *keys.KeyPair
 
-	mu    sync.Mutex
-	conns []*Conn
-	refs  []string
-	ban   time.Duration      // > 0: logins are refused with a 402 temporary ban of this length
-	keys  map[uint64]*keysOf // the prekeys each account's device uploaded
+	mu     sync.Mutex
+	conns  []*Conn
+	refs   []string
+	refuse int // > 0: logins are refused with this reason (402: a temporary ban of length ban)
+	ban    time.Duration
+	keys   map[uint64]*keysOf // the prekeys each account's device uploaded
 
 	contacts map[string]*Contact // by phone number and by LID
 	groups   map[string]*group   // by the user part of the group JID
@@ -80,11 +81,35 @@ func (s *Server) RemoveDevice(ctx context.Context) error {
 		Content: []waBinary.Node{{Tag: "conflict", Attrs: waBinary.Attrs{"type": "device_removed"}}}})
 }
 
-// BanLogins makes the following logins fail with a 402 temporary ban of length d.
+// BanLogins makes the following logins fail with a 402 temporary ban of
+// length d; 0 lets them in again.
 func (s *Server) BanLogins(d time.Duration) {
 	s.mu.Lock()
-	s.ban = d
+	s.refuse, s.ban = 0, d
+	if d > 0 {
+		s.refuse = 402
+	}
 	s.mu.Unlock()
+}
+
+// RefuseLogins makes the following logins fail with a connect failure of
+// this reason (405: client outdated; 401: logged out; others: refused); 0
+// lets them in again.
+func (s *Server) RefuseLogins(reason int) {
+	s.mu.Lock()
+	s.refuse, s.ban = reason, 0
+	s.mu.Unlock()
+}
+
+// ReplaceStream tells the newest client that another client took over its
+// stream (the same device's keys connected elsewhere).
+func (s *Server) ReplaceStream(ctx context.Context) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "stream:error",
+		Content: []waBinary.Node{{Tag: "conflict", Attrs: waBinary.Attrs{"type": "replaced"}}}})
 }
 
 // New starts a server; Close stops it.
@@ -278,9 +303,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
 		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
 			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
-	} else if ban := s.banned(); ban > 0 { // a linked device that WhatsApp refuses for now
-		_ = c.Send(ctx, waBinary.Node{Tag: "failure", Attrs: waBinary.Attrs{"reason": 402, "code": 101,
-			"expire": int(ban.Seconds())}})
+	} else if reason, ban := s.refused(); reason > 0 { // a linked device that WhatsApp refuses
+		f := waBinary.Attrs{"reason": reason}
+		if reason == 402 {
+			f["code"], f["expire"] = 101, int(ban.Seconds())
+		}
+		_ = c.Send(ctx, waBinary.Node{Tag: "failure", Attrs: f})
 	} else { // a linked device logging in
 		_ = c.Send(ctx, waBinary.Node{Tag: "success", Attrs: waBinary.Attrs{"t": time.Now().Unix(),
 			"lid": types.NewJID(lidOf(c.Payload.GetUsername()), types.HiddenUserServer)}})
@@ -428,10 +456,10 @@ func (s *Server) Pair(ctx context.Context, qr, phone string) error {
 		}}}})
 }
 
-func (s *Server) banned() time.Duration {
+func (s *Server) refused() (int, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ban
+	return s.refuse, s.ban
 }
 
 func (s *Server) refNodes() []waBinary.Node {
