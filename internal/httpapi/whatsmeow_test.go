@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 
@@ -202,6 +203,22 @@ func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
 	if ev.Data["from"] != bob.JID.String() || ev.Data["chatId"] != bob.JID.String() || ev.Data["fromLid"] != bob.LID.String() {
 		t.Fatalf("delivered: %s", d.Body)
 	}
+
+	// Alice deletes her message for everyone: it is marked revoked, no new message appears.
+	if err := srv.SendMessage(ctx, alice, "3EB0REVOKE", "text", &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{RemoteJID: proto.String("15557654321@s.whatsapp.net"),
+			ID: proto.String("3EB0FROMALICE")}}}); err != nil {
+		t.Fatal(err)
+	}
+	id := list[0].(map[string]any)["id"].(string)
+	for deadline := time.Now().Add(10 * time.Second); e.do("GET", "/api/sessions/wa/messages/"+id, nil).data()["type"] != "revoked"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the revoke was not applied")
+		}
+	}
+	if n := len(e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list()); n != 2 {
+		t.Fatalf("%d inbound messages, want 2", n)
+	}
 }
 
 // pairWhatsmeow creates a whatsmeow session, plays the phone that scans its
@@ -304,6 +321,51 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	dl := e.do("GET", "/api/sessions/wa/media/"+m["id"].(string), nil)
 	if dl.Status != 200 || !bytes.Equal(dl.Raw, jpeg) {
 		t.Fatalf("media download: %d, %d bytes", dl.Status, len(dl.Raw))
+	}
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
+	}
+}
+
+// A group through OpenWA's API: a send reaches every member (sender keys),
+// and a member's message arrives with the group as its chat and the member,
+// by phone number, as its sender.
+func TestWhatsmeowGroupMessages(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice, bob := fakewa.NewContact("6281234567890"), fakewa.NewContact("6289876543210")
+	srv.AddContact(alice)
+	srv.AddContact(bob)
+	pairWhatsmeow(t, e, srv, "wa")
+	group, err := srv.NewGroup("Team", alice, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": group.String(), "text": "hello team"})
+	e.expect(r, 201, "")
+	for _, c := range []*fakewa.Contact{alice, bob} {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		got, err := c.Next(cctx)
+		cancel()
+		if err != nil || got.Message.GetConversation() != "hello team" || got.Chat != group {
+			t.Fatalf("%s: %+v %v", c.JID.User, got, err)
+		}
+	}
+
+	if err := srv.SendGroupText(ctx, bob, group, "3EB0BOBINGROUP", "hi all"); err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]any
+	for deadline := time.Now().Add(15 * time.Second); in == nil; time.Sleep(20 * time.Millisecond) {
+		if list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list(); len(list) > 0 {
+			in = list[0].(map[string]any)
+		} else if time.Now().After(deadline) {
+			t.Fatal("bob's group message never arrived")
+		}
+	}
+	if in["chatId"] != group.String() || in["from"] != bob.JID.String() || in["fromLid"] != bob.LID.String() || in["text"] != "hi all" {
+		t.Fatalf("received: %v", in)
 	}
 	if errs := srv.Errors(); len(errs) > 0 {
 		t.Fatalf("server side: %v", errs)

@@ -137,7 +137,15 @@ func (e *Engine) SendPresence(ctx context.Context, chatID string, state engine.P
 // emitted once its bytes are here, or without them, and a log line, when the
 // download fails.
 func (e *Engine) received(v *events.Message) {
-	m := receivedMessage(v)
+	ev := incoming(v)
+	rcv, ok := ev.(engine.MessageReceived)
+	if !ok {
+		if ev != nil {
+			e.emit(ev)
+		}
+		return
+	}
+	m := rcv.Message
 	media := downloadable(v.Message)
 	e.mu.Lock()
 	cli, ctx := e.client, e.ctx

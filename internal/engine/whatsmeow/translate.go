@@ -78,6 +78,28 @@ func ackStatus(t types.ReceiptType) (engine.AckStatus, bool) {
 	return "", false
 }
 
+// incoming is what an incoming message means to OpenWA: a message, a revoke,
+// or nothing (nil) for the protocol traffic that rides in messages (sender
+// keys of a group, history and app-state notices, key shares).
+func incoming(e *events.Message) engine.Event {
+	msg := e.Message
+	if pm := msg.GetProtocolMessage(); pm != nil {
+		if pm.GetType() != waE2E.ProtocolMessage_REVOKE {
+			return nil
+		}
+		m := receivedMessage(e)
+		return engine.Revoked{ChatID: m.ChatID, WAMessageID: pm.GetKey().GetID(), By: m.From}
+	}
+	if msg != nil {
+		rest := proto.Clone(msg).(*waE2E.Message)
+		rest.SenderKeyDistributionMessage, rest.MessageContextInfo = nil, nil
+		if proto.Size(rest) == 0 {
+			return nil
+		}
+	}
+	return engine.MessageReceived{Message: receivedMessage(e)}
+}
+
 // receivedMessage translates an incoming message. Media bytes are not here:
 // the engine downloads them later, outside whatsmeow's event handler. Where
 // WhatsApp names the sender by LID and gives the phone JID too, From (and, in
@@ -154,9 +176,6 @@ func receivedMessage(e *events.Message) *engine.Message {
 		for _, o := range p.GetOptions() {
 			m.Poll.Options = append(m.Poll.Options, o.GetOptionName())
 		}
-	case msg.ProtocolMessage != nil && msg.GetProtocolMessage().GetType() == waE2E.ProtocolMessage_REVOKE:
-		m.Type, m.Text = engine.TypeRevoked, ""
-		m.ReplyTo = msg.GetProtocolMessage().GetKey().GetID() // the revoked message
 	}
 	if ctx != nil {
 		m.ReplyTo = ctx.GetStanzaID()

@@ -133,10 +133,25 @@ func TestReceivedMessages(t *testing.T) {
 		}
 	})
 	t.Run("revoke", func(t *testing.T) {
-		m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		ev := incoming(&events.Message{Info: info(chat), Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 			Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("3EB0GONE")}}}})
-		if m.Type != engine.TypeRevoked || m.ReplyTo != "3EB0GONE" {
-			t.Fatalf("%+v", m)
+		if r, ok := ev.(engine.Revoked); !ok || r.WAMessageID != "3EB0GONE" || r.ChatID != chat {
+			t.Fatalf("%+v", ev)
+		}
+	})
+	t.Run("protocol traffic is not a message", func(t *testing.T) {
+		for _, msg := range []*waE2E.Message{
+			{SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{GroupID: proto.String("1@g.us")},
+				MessageContextInfo: &waE2E.MessageContextInfo{}},
+			{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum()}},
+		} {
+			if ev := incoming(&events.Message{Info: info(chat), Message: msg}); ev != nil {
+				t.Fatalf("%v became %+v", msg, ev)
+			}
+		}
+		if _, ok := incoming(&events.Message{Info: info(chat), Message: &waE2E.Message{Conversation: proto.String("hi"),
+			SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{}}}).(engine.MessageReceived); !ok {
+			t.Fatal("a text that carries a sender key was dropped")
 		}
 	})
 	t.Run("poll", func(t *testing.T) {

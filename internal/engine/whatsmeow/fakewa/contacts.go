@@ -213,6 +213,55 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 	if err != nil {
 		return err
 	}
+	enc, err := s.encryptTo(ctx, c, from, msg)
+	if err != nil {
+		return err
+	}
+	if mt := mediaType(msg); mt != "" {
+		enc.Attrs["mediatype"] = mt
+	}
+	attrs := waBinary.Attrs{"from": from.JID, "sender_lid": from.LID, "id": id, "t": time.Now().Unix(), "type": typ,
+		"notify": "Contact " + from.JID.User}
+	if from.ByLID {
+		delete(attrs, "sender_lid")
+		attrs["from"], attrs["sender_pn"] = from.LID, from.JID
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{enc}})
+}
+
+// SendGroupText writes text in a group from the contact, as WhatsApp clients
+// do: its sender key goes to the linked device Signal-encrypted, the text
+// encrypted with that sender key.
+func (s *Server) SendGroupText(ctx context.Context, from *Contact, group types.JID, id, text string) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	name := protocol.NewSenderKeyName(group.String(), from.LID.SignalAddress())
+	gb := groups.NewGroupSessionBuilder(from.senderKeys, from.serializer)
+	skdm, err := gb.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	dist, err := s.encryptTo(ctx, c, from, &waE2E.Message{SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{
+		GroupID: proto.String(group.String()), AxolotlSenderKeyDistributionMessage: skdm.Serialize()}})
+	if err != nil {
+		return err
+	}
+	plain, _ := proto.Marshal(&waE2E.Message{Conversation: proto.String(text)})
+	sk, err := groups.NewGroupCipher(gb, name, from.senderKeys).Encrypt(ctx, pad(plain))
+	if err != nil {
+		return err
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "message",
+		Attrs: waBinary.Attrs{"from": group, "participant": from.LID, "participant_pn": from.JID, "addressing_mode": "lid",
+			"id": id, "t": time.Now().Unix(), "type": "text", "notify": "Contact " + from.JID.User},
+		Content: []waBinary.Node{dist, {Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": "skmsg"}, Content: sk.SignedSerialize()}}})
+}
+
+// encryptTo encrypts msg from a contact to the linked device of c: a new
+// Signal session from the prekeys the device uploaded (pkmsg) the first time.
+func (s *Server) encryptTo(ctx context.Context, c *Conn, from *Contact, msg *waE2E.Message) (waBinary.Node, error) {
 	addr := c.address()
 	b := session.NewBuilder(from.sessions, from.prekeys, from.signedKeys, from.ids, addr, from.serializer)
 	if ok, _ := from.sessions.ContainsSession(ctx, addr); !ok {
@@ -220,7 +269,7 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 		k := s.keys[c.Payload.GetUsername()]
 		s.mu.Unlock()
 		if k == nil {
-			return fmt.Errorf("the client has not uploaded its prekeys")
+			return waBinary.Node{}, fmt.Errorf("the client has not uploaded its prekeys")
 		}
 		var preKeyID uint32
 		var preKey [32]byte
@@ -231,34 +280,45 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 			ecc.NewDjbECPublicKey(preKey), ecc.NewDjbECPublicKey(k.signed), k.signature,
 			identity.NewKey(ecc.NewDjbECPublicKey(k.identity)))
 		if err := b.ProcessBundle(ctx, bundle); err != nil {
-			return fmt.Errorf("build session: %w", err)
+			return waBinary.Node{}, fmt.Errorf("build session: %w", err)
 		}
 	}
 	plain, _ := proto.Marshal(msg)
-	pad := byte(len(plain)%15 + 1)
-	for range int(pad) {
-		plain = append(plain, pad)
-	}
-	enc, err := session.NewCipher(b, addr).Encrypt(ctx, plain)
+	enc, err := session.NewCipher(b, addr).Encrypt(ctx, pad(plain))
 	if err != nil {
-		return fmt.Errorf("encrypt: %w", err)
+		return waBinary.Node{}, fmt.Errorf("encrypt: %w", err)
 	}
 	encType := "msg"
 	if enc.Type() == protocol.PREKEY_TYPE {
 		encType = "pkmsg"
 	}
-	encAttrs := waBinary.Attrs{"v": "2", "type": encType}
-	if mt := mediaType(msg); mt != "" {
-		encAttrs["mediatype"] = mt
+	return waBinary.Node{Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": encType}, Content: enc.Serialize()}, nil
+}
+
+// pad adds the padding WhatsApp puts on every plaintext (1 to 15 bytes, each the pad length).
+func pad(plain []byte) []byte {
+	n := byte(len(plain)%15 + 1)
+	for range int(n) {
+		plain = append(plain, n)
 	}
-	attrs := waBinary.Attrs{"from": from.JID, "sender_lid": from.LID, "id": id, "t": time.Now().Unix(), "type": typ,
-		"notify": "Contact " + from.JID.User}
-	if from.ByLID {
-		delete(attrs, "sender_lid")
-		attrs["from"], attrs["sender_pn"] = from.LID, from.JID
+	return plain
+}
+
+// NewGroup makes a group with the linked account (of the newest connection)
+// as its owner and the contacts as members, as if created on the phone.
+func (s *Server) NewGroup(subject string, members ...*Contact) (types.JID, error) {
+	c, err := s.last()
+	if err != nil {
+		return types.JID{}, err
 	}
-	return c.Send(ctx, waBinary.Node{Tag: "message", Attrs: attrs,
-		Content: []waBinary.Node{{Tag: "enc", Attrs: encAttrs, Content: enc.Serialize()}}})
+	me := types.NewJID(lidOf(c.Payload.GetUsername()), types.HiddenUserServer)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.newGroupLocked(subject, me)
+	for _, m := range members {
+		g.members = append(g.members, m.LID)
+	}
+	return g.jid, nil
 }
 
 func mediaType(m *waE2E.Message) string {

@@ -90,17 +90,13 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 			}
 			return []waBinary.Node{{Tag: "groups", Content: list}}, nil
 		case "create":
-			s.groupSeq++
-			g := &group{jid: types.NewJID(fmt.Sprintf("1203630%08d", s.groupSeq), types.GroupServer), creator: me,
-				created: time.Now(), members: []types.JID{me}, roles: map[string]string{me.User: "superadmin"},
-				invite: fmt.Sprintf("INVITE%d", s.groupSeq)}
-			g.subject, _ = q.Attrs["subject"].(string)
+			subject, _ := q.Attrs["subject"].(string)
+			g := s.newGroupLocked(subject, me)
 			for _, p := range q.GetChildrenByTag("participant") {
 				if lid, ok := s.lidLocked(p.Attrs["jid"]); ok {
 					g.members = append(g.members, lid)
 				}
 			}
-			s.groups[g.jid.User] = g
 			return []waBinary.Node{s.groupNode(g)}, nil
 		case "leave":
 			for _, gn := range q.GetChildrenByTag("group") {
@@ -167,6 +163,16 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 	}
 	e := iqError(501, "feature-not-implemented")
 	return nil, &e
+}
+
+// newGroupLocked makes a group owned by owner; s.mu is held.
+func (s *Server) newGroupLocked(subject string, owner types.JID) *group {
+	s.groupSeq++
+	g := &group{jid: types.NewJID(fmt.Sprintf("1203630%08d", s.groupSeq), types.GroupServer), subject: subject,
+		creator: owner, created: time.Now(), members: []types.JID{owner}, roles: map[string]string{owner.User: "superadmin"},
+		invite: fmt.Sprintf("INVITE%d", s.groupSeq)}
+	s.groups[g.jid.User] = g
+	return g
 }
 
 // lidLocked finds the LID of a participant named by phone JID or LID; s.mu is held.
