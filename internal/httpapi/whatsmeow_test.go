@@ -26,7 +26,7 @@ func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
 	srv := fakewa.New()
 	t.Cleanup(srv.Close)
 	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = *srv.Root.Pub // process-global: this suite's tests do not run in parallel
+	whatsmeow.WACertPubKey = fakewa.Root() // process-global: this suite's tests do not run in parallel
 	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
 	return newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow", "WEBHOOK_ALLOW_PRIVATE": "true"},
 		app.WithWhatsmeowTransport(srv.Transport())), srv

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 
 	"github.com/openwa/openwa/internal/engine"
@@ -195,53 +194,48 @@ func testDevices(t testing.TB) *sqlstore.Container {
 	return devices
 }
 
-// fakeServer starts a fake WhatsApp server that whatsmeow trusts for the length of the test.
+// fakeServer starts a fake WhatsApp server; TestMain made whatsmeow trust its root.
 func fakeServer(t *testing.T) *fakewa.Server {
 	srv := fakewa.New()
 	t.Cleanup(srv.Close)
-	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = *srv.Root.Pub // test only: trust the fake root
-	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
 	return srv
 }
 
-// WhatsApp's refusals, each a status with its reason: another client took
-// the stream over, the client is outdated, a login refused for another
-// reason, the account logged out at login (the pairing is forgotten).
-func TestRefusals(t *testing.T) {
+// Nobody scans: each pairing ref WhatsApp offered becomes a new QR code when
+// the one before expires (whatsmeow shows each for 20 s; the first for 60 s
+// when WhatsApp sent the usual six), and when they run out the session fails
+// with the reason. Two refs: about 40 s, so in parallel with the rest.
+func TestQRRefreshAndTimeout(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := fakeServer(t)
-	e, events := paired(t, srv)
-	failed := func(want string) {
-		t.Helper()
-		f := waitFor[engine.Failed](t, events)
-		if !strings.Contains(f.Reason, want) {
-			t.Fatalf("failed with %q, want %q", f.Reason, want)
-		}
-		e.Disconnect(ctx)
-	}
-	if err := srv.ReplaceStream(ctx); err != nil {
-		t.Fatal(err)
-	}
-	failed("stream replaced")
-	for _, c := range []struct {
-		reason int
-		want   string
-	}{{405, "outdated"}, {409, "refused the connection"}} {
-		srv.RefuseLogins(c.reason)
-		if err := e.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		failed(c.want)
-	}
-	srv.RefuseLogins(401)
+	srv.SetRefs("2@first", "2@second")
+	events := make(chan engine.Event, 16)
+	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- ev }})
+	e.transport = srv.Transport()
 	if err := e.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if out := waitFor[engine.LoggedOut](t, events); !strings.Contains(out.Reason, "refused the login") {
-		t.Fatalf("logged out: %q", out.Reason)
-	}
-	if b, _ := e.opts.Auth.LoadAuth(ctx); len(b) != 0 || e.Me() != nil {
-		t.Fatalf("the pairing is kept: %s", b)
+	defer e.Disconnect(ctx)
+	var codes []string
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case ev := <-events:
+			switch v := ev.(type) {
+			case engine.QR:
+				codes = append(codes, v.Code)
+			case engine.Failed:
+				if len(codes) != 2 || !strings.Contains(codes[0], "2@first,") || !strings.Contains(codes[1], "2@second,") {
+					t.Fatalf("QR codes %q", codes)
+				}
+				if !strings.Contains(v.Reason, "no QR code was scanned in time") {
+					t.Fatalf("failed: %q", v.Reason)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no timeout; QR codes %q", codes)
+		}
 	}
 }

@@ -20,16 +20,6 @@ import (
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 )
 
-// TestMain lets this test binary also be the fake WhatsApp server process of
-// BenchmarkIdleSessions, so that the server's memory is not counted as OpenWA's.
-func TestMain(m *testing.M) {
-	if os.Getenv("OPENWA_FAKEWA_PROCESS") == "1" {
-		fakeServerProcess()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // fakeServerProcess serves a fake WhatsApp and takes commands on stdin:
 // "pair QR PHONE" plays the phone scanning QR.
 func fakeServerProcess() {

@@ -42,7 +42,7 @@ import (
 
 // Server is a fake WhatsApp on a loopback port.
 type Server struct {
-	Root keys.KeyPair // signs the intermediate certificate; tests set whatsmeow.WACertPubKey to Root.Pub
+	Root keys.KeyPair // signs the intermediate certificate: Root(), the same for every server of the process
 
 	srv          *httptest.Server
 	static       *keys.KeyPair
@@ -112,9 +112,25 @@ func (s *Server) ReplaceStream(ctx context.Context) error {
 		Content: []waBinary.Node{{Tag: "conflict", Attrs: waBinary.Attrs{"type": "replaced"}}}})
 }
 
+// root is the process's fake WhatsApp root key: tests trust it once
+// (whatsmeow.WACertPubKey is process-global), and then run fake servers in parallel.
+var root = sync.OnceValue(keys.NewKeyPair)
+
+// Root is the public key that signs every fake server's certificate chain in this process.
+func Root() [32]byte { return *root().Pub }
+
+// SetRefs sets the pairing refs offered to the next unpaired clients: one QR
+// code each, shown for 20 s (the first for 60 s when there are six, as
+// WhatsApp sends).
+func (s *Server) SetRefs(refs ...string) {
+	s.mu.Lock()
+	s.refs = refs
+	s.mu.Unlock()
+}
+
 // New starts a server; Close stops it.
 func New() *Server {
-	s := &Server{Root: *keys.NewKeyPair(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
+	s := &Server{Root: *root(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
 		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{},
 		contacts: map[string]*Contact{}, groups: map[string]*group{}, blocked: map[string]bool{}, media: map[string][]byte{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -463,6 +479,8 @@ func (s *Server) refused() (int, time.Duration) {
 }
 
 func (s *Server) refNodes() []waBinary.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]waBinary.Node, len(s.refs))
 	for i, r := range s.refs {
 		out[i] = waBinary.Node{Tag: "ref", Content: []byte(r)}
