@@ -38,6 +38,8 @@ type Engine struct {
 	ctx     context.Context    // the current connection's: ends with it
 	cancel  context.CancelFunc // ends the QR reader and media downloads of the current connection
 	wg      sync.WaitGroup
+	// downloads holds a token per media download in progress.
+	downloads chan struct{}
 }
 
 // authState is what OpenWA keeps for a session: which device of the device store is its own.
@@ -47,7 +49,7 @@ type authState struct {
 
 // New builds an engine on the device store.
 func New(devices *sqlstore.Container, opts engine.Options) *Engine {
-	return &Engine{opts: opts, devices: devices}
+	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads)}
 }
 
 func (e *Engine) emit(ev engine.Event) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,28 +200,37 @@ func TestSendEveryType(t *testing.T) {
 	}
 }
 
-// A contact sends an image: the engine downloads and decrypts it off the
-// event goroutine, and the message carries the bytes.
+// A contact sends images, more at once than the engine downloads in
+// parallel: the engine downloads and decrypts each off the event goroutine,
+// and every message carries its bytes.
 func TestReceiveMedia(t *testing.T) {
 	ctx := context.Background()
 	srv := fakeServer(t)
 	alice := fakewa.NewContact("6281234567890")
 	srv.AddContact(alice)
 	_, events := paired(t, srv)
-	jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{1}, 5000)...)
-	up, err := srv.Upload(jpeg, whatsmeow.MediaImage)
-	if err != nil {
-		t.Fatal(err)
+	want := map[string][]byte{}
+	for i := range 2 * parallelDownloads {
+		jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{byte(i)}, 5000+i)...)
+		up, err := srv.Upload(jpeg, whatsmeow.MediaImage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := &waE2E.ImageMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
+			FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: proto.String("image/jpeg"), Caption: proto.String("look")}
+		id := fmt.Sprintf("3EB0IMGIN%d", i)
+		want[id] = jpeg
+		if err := srv.SendMessage(ctx, alice, id, "media", &waE2E.Message{ImageMessage: img}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	img := &waE2E.ImageMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-		FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: proto.String("image/jpeg"), Caption: proto.String("look")}
-	if err := srv.SendMessage(ctx, alice, "3EB0IMGIN", "media", &waE2E.Message{ImageMessage: img}); err != nil {
-		t.Fatal(err)
-	}
-	m := waitFor[engine.MessageReceived](t, events).Message
-	if m.Type != engine.TypeImage || m.Caption != "look" || m.Media == nil || !bytes.Equal(m.Media.Data, jpeg) ||
-		m.Media.Mimetype != "image/jpeg" || m.From != alice.JID.String() {
-		t.Fatalf("received %+v", m)
+	for len(want) > 0 {
+		m := waitFor[engine.MessageReceived](t, events).Message
+		if m.Type != engine.TypeImage || m.Caption != "look" || m.Media == nil || !bytes.Equal(m.Media.Data, want[m.WAMessageID]) ||
+			m.Media.Mimetype != "image/jpeg" || m.From != alice.JID.String() {
+			t.Fatalf("received %+v", m)
+		}
+		delete(want, m.WAMessageID)
 	}
 }
 

@@ -16,8 +16,12 @@ import (
 
 var _ engine.Engine = (*Engine)(nil)
 
-// maxDownload bounds the media the engine downloads for one received message.
-const maxDownload = 100 << 20
+// maxDownload bounds the media the engine downloads for one received
+// message; parallelDownloads bounds how many it downloads at once.
+const (
+	maxDownload       = 100 << 20
+	parallelDownloads = 4
+)
 
 // conn is the live client, or ErrNotConnected.
 func (e *Engine) conn() (*whatsmeow.Client, error) {
@@ -159,6 +163,12 @@ func (e *Engine) received(v *events.Message) {
 	}
 	go func() {
 		defer e.wg.Done()
+		select { // a few downloads at a time: a burst of media cannot take all memory
+		case e.downloads <- struct{}{}:
+			defer func() { <-e.downloads }()
+		case <-ctx.Done():
+			return
+		}
 		if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > maxDownload {
 			e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
 		} else {
