@@ -371,3 +371,31 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 		t.Fatalf("server side: %v", errs)
 	}
 }
+
+// Pairing by phone number: OpenWA asks WhatsApp for a code, the user types it
+// on the phone, the device is linked to that number; a wrong code links nothing.
+func TestWhatsmeowPairingCode(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "code"}), 201, "")
+	e.waitStatus("code", "QR_READY")
+	r := e.do("POST", "/api/sessions/code/pairing-code", map[string]any{"phoneNumber": "+62 812-3456-7890"})
+	e.expect(r, 200, "")
+	code, _ := r.data()["code"].(string)
+	if len(code) != 9 || code[4] != '-' {
+		t.Fatalf("code %q", code)
+	}
+	if err := srv.EnterCode(ctx, "AAAA-AAAA"); err != nil { // a typo: the key bundle does not open
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if s := e.do("GET", "/api/sessions/code", nil).data(); s["status"] != "QR_READY" || len(srv.Errors()) == 0 {
+		t.Fatalf("a wrong code: %v, server saw %v", s["status"], srv.Errors())
+	}
+	if err := srv.EnterCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if ready := e.waitStatus("code", "READY"); ready["phone"] != "6281234567890" {
+		t.Fatalf("ready: %v", ready)
+	}
+}

@@ -173,6 +173,7 @@ type Conn struct {
 	mu          sync.Mutex
 	write, read cipher.AEAD
 	wn, rn      uint32
+	pairing     *codePairing // a pairing by code in progress
 	Received    chan *waBinary.Node
 }
 
@@ -385,7 +386,7 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 		}
 	case "get", "set":
 		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": n.Attrs["to"], "type": "result", "id": id}}
-		content, errNode := s.query(c, n)
+		content, errNode := s.query(ctx, c, n)
 		if errNode != nil {
 			reply.Attrs["type"] = "error"
 			content = []waBinary.Node{*errNode}
@@ -399,8 +400,12 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 // query answers an IQ: its content, or an error node. What the server does
 // not model is answered with an empty result, as most of WhatsApp's set
 // queries are.
-func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
+func (s *Server) query(ctx context.Context, c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
 	switch n.Attrs["xmlns"] {
+	case "md":
+		if _, ok := n.GetOptionalChildByTag("link_code_companion_reg"); ok {
+			return s.linkCode(ctx, c, n)
+		}
 	case "encrypt":
 		if _, ok := n.GetOptionalChildByTag("count"); ok {
 			return []waBinary.Node{{Tag: "count", Attrs: waBinary.Attrs{"value": 100}}}, nil
@@ -445,24 +450,29 @@ func (s *Server) Pair(ctx context.Context, qr, phone string) error {
 	if err != nil {
 		return fmt.Errorf("QR adv secret: %v", err)
 	}
-	conns := s.Conns()
-	if len(conns) == 0 {
-		return fmt.Errorf("no client connected")
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	return c.pairSuccess(ctx, keys.NewKeyPair(), identityPub, advSecret, phone)
+}
+
+// pairSuccess links the device: a device identity for its identity key,
+// signed by the account key and authenticated with the pairing's adv secret.
+func (c *Conn) pairSuccess(ctx context.Context, account *keys.KeyPair, identityPub, advSecret []byte, phone string) error {
+	user, err := strconv.ParseUint(phone, 10, 64)
+	if err != nil {
+		return err
 	}
 	details, _ := proto.Marshal(&waAdv.ADVDeviceIdentity{RawID: proto.Uint32(1), Timestamp: proto.Uint64(uint64(time.Now().Unix())),
 		KeyIndex: proto.Uint32(1)})
-	account := keys.NewKeyPair()
 	msg := append(append([]byte{6, 0}, details...), identityPub...)
 	sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*account.Priv), msg)
 	signed, _ := proto.Marshal(&waAdv.ADVSignedDeviceIdentity{Details: details, AccountSignatureKey: account.Pub[:], AccountSignature: sig[:]})
 	mac := hmac.New(sha256.New, advSecret)
 	mac.Write(signed)
 	container, _ := proto.Marshal(&waAdv.ADVSignedDeviceIdentityHMAC{Details: signed, HMAC: mac.Sum(nil)})
-	user, err := strconv.ParseUint(phone, 10, 64)
-	if err != nil {
-		return err
-	}
-	return conns[len(conns)-1].Send(ctx, waBinary.Node{Tag: "iq",
+	return c.Send(ctx, waBinary.Node{Tag: "iq",
 		Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-2", "t": time.Now().Unix()},
 		Content: []waBinary.Node{{Tag: "pair-success", Content: []waBinary.Node{
 			{Tag: "device-identity", Content: container},
