@@ -221,6 +221,18 @@ func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
 	}
 }
 
+// firstInbound waits for the session's first incoming message.
+func (e *env) firstInbound(session string) map[string]any {
+	e.t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if list := e.do("GET", "/api/sessions/"+session+"/messages?direction=in", nil).list(); len(list) > 0 {
+			return list[0].(map[string]any)
+		} else if time.Now().After(deadline) {
+			e.t.Fatal("no message arrived")
+		}
+	}
+}
+
 // pairWhatsmeow creates a whatsmeow session, plays the phone that scans its
 // QR code, and waits for READY and the device's prekeys.
 func pairWhatsmeow(t *testing.T, e *env, srv *fakewa.Server, id string) {
@@ -301,19 +313,10 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.SendMessage(ctx, alice, "3EB0PHOTO", "media", &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
-		URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-		FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: proto.String("image/jpeg")}}); err != nil {
+	if err := srv.SendMessage(ctx, alice, "3EB0PHOTO", "media", up.Image("image/jpeg", "")); err != nil {
 		t.Fatal(err)
 	}
-	var in map[string]any
-	for deadline := time.Now().Add(15 * time.Second); in == nil; time.Sleep(20 * time.Millisecond) {
-		if list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list(); len(list) > 0 {
-			in = list[0].(map[string]any)
-		} else if time.Now().After(deadline) {
-			t.Fatal("the photo never arrived")
-		}
-	}
+	in := e.firstInbound("wa")
 	m, _ := in["media"].(map[string]any)
 	if in["type"] != "image" || m == nil {
 		t.Fatalf("received: %v", in)
@@ -356,14 +359,7 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	if err := srv.SendGroupText(ctx, bob, group, "3EB0BOBINGROUP", "hi all"); err != nil {
 		t.Fatal(err)
 	}
-	var in map[string]any
-	for deadline := time.Now().Add(15 * time.Second); in == nil; time.Sleep(20 * time.Millisecond) {
-		if list := e.do("GET", "/api/sessions/wa/messages?direction=in", nil).list(); len(list) > 0 {
-			in = list[0].(map[string]any)
-		} else if time.Now().After(deadline) {
-			t.Fatal("bob's group message never arrived")
-		}
-	}
+	in := e.firstInbound("wa")
 	if in["chatId"] != group.String() || in["from"] != bob.JID.String() || in["fromLid"] != bob.LID.String() || in["text"] != "hi all" {
 		t.Fatalf("received: %v", in)
 	}

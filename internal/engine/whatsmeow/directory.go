@@ -49,11 +49,7 @@ func contact(pn types.JID, info types.ContactInfo, blocked bool) engine.Contact 
 
 // Contact is one user the store knows, by phone JID.
 func (e *Engine) Contact(ctx context.Context, jid string) (*engine.Contact, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return nil, err
-	}
-	pn, err := parseJID(jid)
+	cli, pn, err := e.target(jid, parseJID)
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +71,7 @@ func (e *Engine) Contact(ctx context.Context, jid string) (*engine.Contact, erro
 
 // ProfilePictureURL is the URL of a user's or group's picture, "" when none is set.
 func (e *Engine) ProfilePictureURL(ctx context.Context, jid string) (string, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return "", err
-	}
-	j, err := parseJID(jid)
+	cli, j, err := e.target(jid, parseJID)
 	if err != nil {
 		return "", err
 	}
@@ -122,11 +114,7 @@ func (e *Engine) IsOnWhatsApp(ctx context.Context, phone string) (bool, string, 
 
 // SetBlocked blocks or unblocks a user.
 func (e *Engine) SetBlocked(ctx context.Context, jid string, blocked bool) error {
-	cli, err := e.conn()
-	if err != nil {
-		return err
-	}
-	j, err := parseJID(jid)
+	cli, j, err := e.target(jid, parseJID)
 	if err != nil {
 		return err
 	}
@@ -166,11 +154,7 @@ func groupJID(s string) (types.JID, error) {
 
 // Group is one group, fresh from WhatsApp.
 func (e *Engine) Group(ctx context.Context, jid string) (*engine.Group, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return nil, err
-	}
-	j, err := groupJID(jid)
+	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return nil, err
 	}
@@ -212,11 +196,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 
 // UpdateParticipants adds, removes, promotes or demotes members, and returns the group after.
 func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) (*engine.Group, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return nil, err
-	}
-	j, err := groupJID(jid)
+	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return nil, err
 	}
@@ -232,11 +212,7 @@ func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engi
 
 // SetGroupInfo changes the subject and/or the description.
 func (e *Engine) SetGroupInfo(ctx context.Context, jid string, subject, description *string) (*engine.Group, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return nil, err
-	}
-	j, err := groupJID(jid)
+	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return nil, err
 	}
@@ -255,11 +231,7 @@ func (e *Engine) SetGroupInfo(ctx context.Context, jid string, subject, descript
 
 // InviteLink is the group's invite link; revoke makes a new one and kills the old.
 func (e *Engine) InviteLink(ctx context.Context, jid string, revoke bool) (string, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return "", err
-	}
-	j, err := groupJID(jid)
+	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return "", err
 	}
@@ -269,11 +241,7 @@ func (e *Engine) InviteLink(ctx context.Context, jid string, revoke bool) (strin
 
 // LeaveGroup leaves a group.
 func (e *Engine) LeaveGroup(ctx context.Context, jid string) error {
-	cli, err := e.conn()
-	if err != nil {
-		return err
-	}
-	j, err := groupJID(jid)
+	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return err
 	}

@@ -139,9 +139,9 @@ func idleSessions(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		engines = append(engines, e)
-		qr := waitForB[engine.QR](b, events)
+		qr := waitFor[engine.QR](b, events)
 		fake.pair(b, qr.Code, fmt.Sprintf("1555%07d", i))
-		waitForB[engine.Ready](b, events)
+		waitFor[engine.Ready](b, events)
 	}
 	paired := time.Since(start)
 	time.Sleep(2 * time.Second) // let the logins' background work (prekey uploads) finish
@@ -152,20 +152,4 @@ func idleSessions(b *testing.B, n int) {
 	b.ReportMetric(float64(goroutines1-goroutines0)/float64(n), "goroutines/session")
 	b.ReportMetric(float64(paired.Milliseconds())/float64(n), "ms-to-pair/session")
 	b.ReportMetric(float64(rss0)/(1<<20), "baseline-rss-MiB")
-}
-
-func waitForB[T engine.Event](b *testing.B, events chan engine.Event) T {
-	b.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if v, ok := ev.(T); ok {
-				return v
-			}
-		case <-deadline:
-			var zero T
-			b.Fatalf("no %T event", zero)
-		}
-	}
 }

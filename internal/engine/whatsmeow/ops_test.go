@@ -12,7 +12,6 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
@@ -45,7 +44,7 @@ func paired(t *testing.T, srv *fakewa.Server) (*Engine, chan engine.Event) {
 }
 
 // waitFor returns the next event of type T, skipping others.
-func waitFor[T engine.Event](t *testing.T, events chan engine.Event) T {
+func waitFor[T engine.Event](t testing.TB, events chan engine.Event) T {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -216,11 +215,9 @@ func TestReceiveMedia(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := &waE2E.ImageMessage{URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-			FileSHA256: up.FileSHA256, FileLength: &up.FileLength, Mimetype: proto.String("image/jpeg"), Caption: proto.String("look")}
 		id := fmt.Sprintf("3EB0IMGIN%d", i)
 		want[id] = jpeg
-		if err := srv.SendMessage(ctx, alice, id, "media", &waE2E.Message{ImageMessage: img}); err != nil {
+		if err := srv.SendMessage(ctx, alice, id, "media", up.Image("image/jpeg", "look")); err != nil {
 			t.Fatal(err)
 		}
 	}

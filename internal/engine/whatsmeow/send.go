@@ -33,6 +33,16 @@ func (e *Engine) conn() (*whatsmeow.Client, error) {
 	return e.client, nil
 }
 
+// target is the live client and the id it is asked about, parsed by parse.
+func (e *Engine) target(id string, parse func(string) (types.JID, error)) (*whatsmeow.Client, types.JID, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return nil, types.JID{}, err
+	}
+	j, err := parse(id)
+	return cli, j, err
+}
+
 func parseJID(s string) (types.JID, error) {
 	jid, err := types.ParseJID(s)
 	if err != nil || jid.User == "" {
@@ -43,11 +53,7 @@ func parseJID(s string) (types.JID, error) {
 
 // Send sends a message with the id OpenWA chose for it; media is uploaded first.
 func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendResult, error) {
-	cli, err := e.conn()
-	if err != nil {
-		return nil, err
-	}
-	to, err := parseJID(out.ChatID)
+	cli, to, err := e.target(out.ChatID, parseJID)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +90,7 @@ func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendRe
 
 // Revoke deletes one of the linked account's messages for everyone.
 func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
-	cli, err := e.conn()
-	if err != nil {
-		return err
-	}
-	chat, err := parseJID(chatID)
+	cli, chat, err := e.target(chatID, parseJID)
 	if err != nil {
 		return err
 	}
@@ -100,11 +102,7 @@ func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
 // sender; OpenWA's contract names only the chat, so there the receipt goes
 // without one.
 func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) error {
-	cli, err := e.conn()
-	if err != nil {
-		return err
-	}
-	chat, err := parseJID(chatID)
+	cli, chat, err := e.target(chatID, parseJID)
 	if err != nil {
 		return err
 	}
@@ -117,11 +115,7 @@ func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) erro
 
 // SendPresence shows typing, recording or nothing in a chat.
 func (e *Engine) SendPresence(ctx context.Context, chatID string, state engine.Presence) error {
-	cli, err := e.conn()
-	if err != nil {
-		return err
-	}
-	chat, err := parseJID(chatID)
+	cli, chat, err := e.target(chatID, parseJID)
 	if err != nil {
 		return err
 	}

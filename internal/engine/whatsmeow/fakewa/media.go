@@ -12,6 +12,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	waBinary "go.mau.fi/whatsmeow/binary"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/util/cbcutil"
 	"go.mau.fi/whatsmeow/util/hkdfutil"
@@ -126,6 +127,16 @@ func (s *Server) Upload(plain []byte, typ whatsmeow.MediaType) (*Uploaded, error
 	u.DirectPath = s.storeMedia(enc)
 	u.URL = "https://" + mediaHost + u.DirectPath
 	return u, nil
+}
+
+// Image is an image message carrying the upload.
+func (u *Uploaded) Image(mimetype, caption string) *waE2E.Message {
+	img := &waE2E.ImageMessage{URL: &u.URL, DirectPath: &u.DirectPath, MediaKey: u.MediaKey, FileEncSHA256: u.FileEncSHA256,
+		FileSHA256: u.FileSHA256, FileLength: &u.FileLength, Mimetype: &mimetype}
+	if caption != "" {
+		img.Caption = &caption
+	}
+	return &waE2E.Message{ImageMessage: img}
 }
 
 func mediaKeys(mediaKey []byte, typ whatsmeow.MediaType) (iv, key, mac []byte) {
