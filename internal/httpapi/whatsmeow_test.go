@@ -384,9 +384,13 @@ func TestWhatsmeowPairingCode(t *testing.T) {
 	if err := srv.EnterCode(ctx, "AAAA-AAAA"); err != nil { // a typo: the key bundle does not open
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if s := e.do("GET", "/api/sessions/code", nil).data(); s["status"] != "QR_READY" || len(srv.Errors()) == 0 {
-		t.Fatalf("a wrong code: %v, server saw %v", s["status"], srv.Errors())
+	for deadline := time.Now().Add(15 * time.Second); len(srv.Errors()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client never answered the typed code")
+		}
+	}
+	if s := e.do("GET", "/api/sessions/code", nil).data(); s["status"] != "QR_READY" {
+		t.Fatalf("a wrong code: %v", s["status"])
 	}
 	if err := srv.EnterCode(ctx, code); err != nil {
 		t.Fatal(err)
