@@ -255,12 +255,17 @@ func TestDirectory(t *testing.T) {
 		t.Fatalf("bob has no picture: %q %v", url, err)
 	}
 
-	// Alice writes: her push name makes her a known contact.
+	// Alice writes: her push name makes her a known contact (whatsmeow
+	// stores it on a goroutine of its own, so it may come after the message).
 	if err := srv.SendText(ctx, alice, "3EB0HI", "hi"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor[engine.MessageReceived](t, events)
 	c, err := e.Contact(ctx, alice.JID.String())
+	for deadline := time.Now().Add(10 * time.Second); errors.Is(err, engine.ErrNotFound) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		c, err = e.Contact(ctx, alice.JID.String())
+	}
 	if err != nil || c.PushName != "Contact "+alice.JID.User || c.Phone != alice.JID.User {
 		t.Fatalf("alice as a contact: %+v %v", c, err)
 	}
@@ -285,6 +290,30 @@ func TestDirectory(t *testing.T) {
 	}
 	if err := e.MarkRead(ctx, alice.JID.String(), []string{"3EB0HI"}); err != nil {
 		t.Fatal(err)
+	}
+	// What reached WhatsApp: the three chat states, then the read receipt.
+	conns := srv.Conns()
+	want := []string{"composing", "composing audio", "paused", "read 3EB0HI"}
+	var seen []string
+	for deadline := time.After(10 * time.Second); len(seen) < len(want); {
+		select {
+		case n := <-conns[len(conns)-1].Received:
+			switch n.Tag {
+			case "chatstate":
+				for _, st := range n.GetChildren() {
+					seen = append(seen, strings.TrimSpace(st.Tag+" "+fmt.Sprint(st.AttrGetter().OptionalString("media"))))
+				}
+			case "receipt":
+				if n.AttrGetter().OptionalString("type") == "read" {
+					seen = append(seen, "read "+n.AttrGetter().OptionalString("id"))
+				}
+			}
+		case <-deadline:
+			t.Fatalf("WhatsApp saw %q, want %q", seen, want)
+		}
+	}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Fatalf("WhatsApp saw %q, want %q", seen, want)
 	}
 }
 
