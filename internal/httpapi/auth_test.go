@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,14 +15,27 @@ import (
 
 func TestAuthentication(t *testing.T) {
 	e := newEnv(t, nil)
-	routes := []struct{ method, path string }{
-		{"GET", "/api/sessions"}, {"POST", "/api/sessions"}, {"GET", "/api/sessions/x"}, {"PUT", "/api/sessions/x"},
-		{"DELETE", "/api/sessions/x"}, {"POST", "/api/sessions/x/start"}, {"POST", "/api/sessions/x/stop"},
-		{"POST", "/api/sessions/x/restart"}, {"POST", "/api/sessions/x/logout"}, {"GET", "/api/sessions/x/qr"},
-		{"POST", "/api/sessions/x/pairing-code"}, {"GET", "/api/sessions/x/me"}, {"POST", "/api/sessions/x/mock/pair"},
-		{"POST", "/api/sessions/x/mock/inbound"}, {"POST", "/api/sessions/x/mock/disconnect"},
-		{"GET", "/api/keys"}, {"POST", "/api/keys"}, {"GET", "/api/keys/key_0000000000000000"},
-		{"DELETE", "/api/keys/key_0000000000000000"}, {"GET", "/api/audit"},
+	// Every /api operation of the published document, with sample path values.
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(e.do("GET", "/openapi.json", nil, noKey()).Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	sample := strings.NewReplacer("{id}", "x", "{keyId}", "key_0000000000000000", "{messageId}", "msg_000000000000000000000000",
+		"{mediaId}", "med_000000000000000000000000", "{webhookId}", "wh_000000000000000000000000", "{contactId}", "6281234567890",
+		"{phone}", "6281234567890", "{groupId}", "120363000000000001@g.us", "{chatId}", "6281234567890", "{action}", "add", "{deliveryId}", "1")
+	var routes []struct{ method, path string }
+	for path, ops := range doc.Paths {
+		if !strings.HasPrefix(path, "/api/") {
+			continue
+		}
+		for method := range ops {
+			routes = append(routes, struct{ method, path string }{strings.ToUpper(method), sample.Replace(path)})
+		}
+	}
+	if len(routes) < 40 {
+		t.Fatalf("only %d /api operations in the document", len(routes))
 	}
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {

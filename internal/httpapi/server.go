@@ -94,7 +94,7 @@ func New(opts Options) *Server {
 		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
 		"bearer": {Type: "http", Scheme: "bearer"},
 	}
-	s.api = humago.New(mux, cfg)
+	s.api = humago.New(routeMux{mux}, cfg)
 
 	s.healthRoutes()
 	s.sessionRoutes()
@@ -104,6 +104,7 @@ func New(opts Options) *Server {
 	s.mediaRoutes()
 	s.webhookRoutes()
 	s.eventRoutes()
+	s.directoryRoutes()
 
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.Handle("GET /metrics", opts.Metrics.Handler())
@@ -114,6 +115,29 @@ func New(opts Options) *Server {
 	})
 	s.handler = s.outer(s.cors(s.authenticate(s.multipart(mux))))
 	return s
+}
+
+// routeMux registers huma's routes on the standard mux. API.md has both
+// GET …/contacts/check/{phone} and GET …/contacts/{contactId}/profile-picture,
+// which the standard mux refuses as a pair (…/contacts/check/profile-picture
+// matches both, neither more specific); the second is registered with a
+// wildcard last segment that only "profile-picture" passes.
+type routeMux struct{ *http.ServeMux }
+
+const profilePicturePattern = "GET /api/sessions/{id}/contacts/{contactId}/profile-picture"
+
+func (m routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if pattern != profilePicturePattern {
+		m.ServeMux.HandleFunc(pattern, h)
+		return
+	}
+	m.ServeMux.HandleFunc("GET /api/sessions/{id}/contacts/{contactId}/{sub}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("sub") != "profile-picture" {
+			writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+			return
+		}
+		h(w, r)
+	})
 }
 
 // ServeHTTP serves the API.

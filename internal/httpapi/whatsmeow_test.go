@@ -260,6 +260,7 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
+	alice.Picture = "https://pps.whatsapp.net/v/alice.jpg"
 	srv.AddContact(alice)
 	pairWhatsmeow(t, e, srv, "wa")
 	next := func() *fakewa.Received {
@@ -272,6 +273,18 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 		}
 		return r
 	}
+
+	// Is alice on WhatsApp, and what does she look like.
+	if c := e.do("GET", "/api/sessions/wa/contacts/check/6281234567890", nil).data(); c["exists"] != true || c["jid"] != alice.JID.String() {
+		t.Fatalf("check: %v", c)
+	}
+	if c := e.do("GET", "/api/sessions/wa/contacts/check/6280000000000", nil).data(); c["exists"] != false {
+		t.Fatalf("check a number nobody has: %v", c)
+	}
+	if p := e.do("GET", "/api/sessions/wa/contacts/6281234567890/profile-picture", nil).data(); p["url"] != alice.Picture {
+		t.Fatalf("picture: %v", p)
+	}
+	e.expect(e.do("POST", "/api/sessions/wa/chats/6281234567890/presence", map[string]any{"state": "typing"}), 200, "")
 
 	r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": "+62 812-3456-7890", "text": "hello from OpenWA"})
 	e.expect(r, 201, "")
@@ -344,6 +357,18 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	// The group as WhatsApp describes it, members by phone number.
+	gs := e.do("GET", "/api/sessions/wa/groups", nil).list()
+	if len(gs) != 1 || gs[0].(map[string]any)["id"] != group.String() || gs[0].(map[string]any)["subject"] != "Team" ||
+		len(gs[0].(map[string]any)["participants"].([]any)) != 3 {
+		t.Fatalf("groups: %v", gs)
+	}
+	link := e.do("GET", "/api/sessions/wa/groups/"+group.String()+"/invite-link", nil).data()["url"]
+	if l, _ := link.(string); !strings.HasPrefix(l, "https://chat.whatsapp.com/") {
+		t.Fatalf("invite link %v", link)
+	}
+	e.expect(e.do("GET", "/api/sessions/wa/groups/120363999999999999@g.us", nil), 404, "GROUP_NOT_FOUND")
 
 	r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": group.String(), "text": "hello team"})
 	e.expect(r, 201, "")

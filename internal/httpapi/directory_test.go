@@ -1,0 +1,169 @@
+package httpapi_test
+
+import (
+	"testing"
+)
+
+// Contacts through the API on the mock engine: list, search, pages, one,
+// "on WhatsApp?", picture, block and unblock, and every bad input.
+func TestContacts(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createSession("book", true)
+	e.waitStatus("book", "READY")
+
+	r := e.do("GET", "/api/sessions/book/contacts", nil)
+	e.expect(r, 200, "")
+	if len(r.list()) != 3 || r.Body["pagination"].(map[string]any)["total"] != float64(3) {
+		t.Fatalf("contacts: %s", r.Raw)
+	}
+	r = e.do("GET", "/api/sessions/book/contacts?search=BO", nil)
+	if l := r.list(); len(l) != 1 || l[0].(map[string]any)["name"] != "Bob" {
+		t.Fatalf("search: %s", r.Raw)
+	}
+	r = e.do("GET", "/api/sessions/book/contacts?limit=2&page=2", nil)
+	if l := r.list(); len(l) != 1 || l[0].(map[string]any)["name"] != "Carol" {
+		t.Fatalf("page 2: %s", r.Raw)
+	}
+	if l := e.do("GET", "/api/sessions/book/contacts?page=9", nil).list(); len(l) != 0 {
+		t.Fatalf("past the end: %v", l)
+	}
+	// Any way of writing the number finds the contact, answered canonical.
+	for _, id := range []string{"15550000001", "+1 555-000-0001", "15550000001@c.us", "15550000001@s.whatsapp.net"} {
+		r = e.do("GET", "/api/sessions/book/contacts/"+id, nil)
+		e.expect(r, 200, "")
+		if r.data()["id"] != "15550000001@s.whatsapp.net" || r.data()["name"] != "Alice" {
+			t.Fatalf("%s: %s", id, r.Raw)
+		}
+	}
+	e.expect(e.do("GET", "/api/sessions/book/contacts/15559999999", nil), 404, "CONTACT_NOT_FOUND")
+	e.expect(e.do("GET", "/api/sessions/book/contacts/not-a-number", nil), 400, "VALIDATION_ERROR")
+	e.expect(e.do("GET", "/api/sessions/book/contacts/120363000000000001@g.us", nil), 400, "VALIDATION_ERROR")
+
+	r = e.do("GET", "/api/sessions/book/contacts/check/+62 812 3456 7890", nil)
+	e.expect(r, 200, "")
+	if r.data()["exists"] != true || r.data()["jid"] != "6281234567890@s.whatsapp.net" {
+		t.Fatalf("check: %s", r.Raw)
+	}
+	r = e.do("GET", "/api/sessions/book/contacts/check/6281234567404", nil) // the mock's numbers ending in 404 have no account
+	if r.data()["exists"] != false || r.data()["jid"] != nil {
+		t.Fatalf("check: %s", r.Raw)
+	}
+	e.expect(e.do("GET", "/api/sessions/book/contacts/check/12", nil), 400, "VALIDATION_ERROR")
+
+	r = e.do("GET", "/api/sessions/book/contacts/15550000001/profile-picture", nil)
+	e.expect(r, 200, "")
+	if _, ok := r.data()["url"]; !ok || r.data()["url"] != nil {
+		t.Fatalf("picture: %s", r.Raw)
+	}
+	e.expect(e.do("GET", "/api/sessions/book/contacts/15559999999/profile-picture", nil), 404, "CONTACT_NOT_FOUND")
+	e.expect(e.do("GET", "/api/sessions/book/contacts/15550000001/avatar", nil), 404, "NOT_FOUND")
+
+	e.expect(e.do("POST", "/api/sessions/book/contacts/15550000002/block", nil), 200, "")
+	if e.do("GET", "/api/sessions/book/contacts/15550000002", nil).data()["isBlocked"] != true {
+		t.Fatal("not blocked")
+	}
+	e.expect(e.do("POST", "/api/sessions/book/contacts/15550000002/unblock", nil), 200, "")
+	if e.do("GET", "/api/sessions/book/contacts/15550000002", nil).data()["isBlocked"] != false {
+		t.Fatal("still blocked")
+	}
+
+	// A session that is not READY, one that does not exist, a key for another session.
+	e.createSession("idle", false)
+	e.waitStatus("idle", "QR_READY")
+	e.expect(e.do("GET", "/api/sessions/idle/contacts", nil), 400, "SESSION_NOT_READY")
+	e.expect(e.do("GET", "/api/sessions/nobody/contacts", nil), 404, "SESSION_NOT_FOUND")
+	key := e.do("POST", "/api/keys", map[string]any{"name": "other", "role": "session", "sessions": []string{"idle"}}).data()["key"].(string)
+	e.expect(e.do("GET", "/api/sessions/book/contacts", nil, withKey(key)), 403, "FORBIDDEN")
+}
+
+// Groups through the API on the mock engine: the whole life of a group, and every bad input.
+func TestGroupRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createSession("g", true)
+	e.waitStatus("g", "READY")
+
+	if l := e.do("GET", "/api/sessions/g/groups", nil).list(); len(l) != 1 {
+		t.Fatalf("groups: %v", l)
+	}
+	r := e.do("POST", "/api/sessions/g/groups", map[string]any{"name": "Team", "participants": []string{"+1 555 000 0002"}})
+	e.expect(r, 201, "")
+	g := r.data()
+	id := g["id"].(string)
+	if g["subject"] != "Team" || len(g["participants"].([]any)) != 2 {
+		t.Fatalf("created: %s", r.Raw)
+	}
+	member := func(g map[string]any, jid string) map[string]any {
+		for _, p := range g["participants"].([]any) {
+			if p.(map[string]any)["id"] == jid {
+				return p.(map[string]any)
+			}
+		}
+		return nil
+	}
+	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/add", map[string]any{"participants": []string{"15550000003"}})
+	e.expect(r, 200, "")
+	if member(r.data(), "15550000003@s.whatsapp.net") == nil {
+		t.Fatalf("add: %s", r.Raw)
+	}
+	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/promote", map[string]any{"participants": []string{"15550000003"}})
+	if m := member(r.data(), "15550000003@s.whatsapp.net"); m == nil || m["isAdmin"] != true {
+		t.Fatalf("promote: %s", r.Raw)
+	}
+	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/remove", map[string]any{"participants": []string{"15550000002@c.us"}})
+	if member(r.data(), "15550000002@s.whatsapp.net") != nil {
+		t.Fatalf("remove: %s", r.Raw)
+	}
+	r = e.do("PUT", "/api/sessions/g/groups/"+id, map[string]any{"subject": "Team B", "description": "plans"})
+	e.expect(r, 200, "")
+	if r.data()["subject"] != "Team B" || r.data()["description"] != "plans" {
+		t.Fatalf("update: %s", r.Raw)
+	}
+	if got := e.do("GET", "/api/sessions/g/groups/"+id, nil).data(); got["subject"] != "Team B" {
+		t.Fatalf("get: %v", got)
+	}
+	link := e.do("GET", "/api/sessions/g/groups/"+id+"/invite-link", nil).data()["url"]
+	r = e.do("DELETE", "/api/sessions/g/groups/"+id+"/invite-link", nil)
+	e.expect(r, 200, "")
+	if link == nil || r.data()["url"] == link {
+		t.Fatalf("revoke kept the link %v", link)
+	}
+	e.expect(e.do("POST", "/api/sessions/g/groups/"+id+"/leave", nil), 200, "")
+	e.expect(e.do("GET", "/api/sessions/g/groups/"+id, nil), 404, "GROUP_NOT_FOUND")
+	e.expect(e.do("POST", "/api/sessions/g/groups/"+id+"/leave", nil), 404, "GROUP_NOT_FOUND")
+
+	for _, c := range []struct {
+		method, path string
+		body         any
+		field        string
+	}{
+		{"GET", "/api/sessions/g/groups/15550000001", nil, "groupId"},
+		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{}}, "participants"},
+		{"POST", "/api/sessions/g/groups", map[string]any{"name": "", "participants": []string{"15550000002"}}, "name"},
+		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{"not a phone"}}, "participants"},
+		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{"120363000000000001@g.us"}}, "participants"},
+		{"PUT", "/api/sessions/g/groups/120363000000000001@g.us", map[string]any{}, "body"},
+		{"POST", "/api/sessions/g/groups/120363000000000001@g.us/participants/kick", map[string]any{"participants": []string{"15550000002"}}, "action"},
+	} {
+		r := e.do(c.method, c.path, c.body)
+		e.expect(r, 400, "VALIDATION_ERROR")
+		if f, _ := r.errDetails()["fields"].([]any); len(f) == 0 || f[0].(map[string]any)["field"] != c.field {
+			t.Fatalf("%s %s: %s", c.method, c.path, r.Raw)
+		}
+	}
+}
+
+// Chat actions: read receipts by OpenWA or WhatsApp id, and presence.
+func TestChatActions(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createSession("c", true)
+	e.waitStatus("c", "READY")
+	sent := e.do("POST", "/api/sessions/c/messages/send-text", map[string]any{"chatId": "15550000001", "text": "hi"}).data()
+	e.expect(e.do("POST", "/api/sessions/c/chats/15550000001/read", map[string]any{"messageIds": []string{sent["id"].(string), "3EB0ANY"}}), 200, "")
+	e.expect(e.do("POST", "/api/sessions/c/chats/15550000001/read", map[string]any{"messageIds": []string{"msg_000000000000000000000000"}}), 404, "MESSAGE_NOT_FOUND")
+	e.expect(e.do("POST", "/api/sessions/c/chats/15550000001/read", map[string]any{"messageIds": []string{}}), 400, "VALIDATION_ERROR")
+	for _, st := range []string{"typing", "recording", "paused"} {
+		e.expect(e.do("POST", "/api/sessions/c/chats/15550000001@c.us/presence", map[string]any{"state": st}), 200, "")
+	}
+	e.expect(e.do("POST", "/api/sessions/c/chats/15550000001/presence", map[string]any{"state": "dancing"}), 400, "VALIDATION_ERROR")
+	e.expect(e.do("POST", "/api/sessions/c/chats/nonsense/presence", map[string]any{"state": "typing"}), 400, "VALIDATION_ERROR")
+}
