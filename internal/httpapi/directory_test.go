@@ -1,8 +1,24 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
+
+// waitEvents waits for at least n events of a kind in the event log and returns them all.
+func waitEvents(t *testing.T, e *env, name string, n int) []map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		evs, _ := e.events("after=0&limit=1000&events=" + name)
+		if len(evs) >= n {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s events, want %d", len(evs), name, n)
+		}
+	}
+}
 
 // Contacts through the API on the mock engine: list, search, pages, one,
 // "on WhatsApp?", picture, block and unblock, and every bad input.
@@ -120,6 +136,23 @@ func TestGroupRoutes(t *testing.T) {
 	}
 	if got := e.do("GET", "/api/sessions/g/groups/"+id, nil).data(); got["subject"] != "Team B" {
 		t.Fatalf("get: %v", got)
+	}
+	// Each change is a group.updated event: the group as it is after, and what changed.
+	var changes []string
+	for _, ev := range waitEvents(t, e, "group.updated", 5) {
+		d := ev["data"].(map[string]any)
+		if d["id"] != id {
+			t.Fatalf("event of another group: %v", d)
+		}
+		for _, c := range d["changed"].([]any) {
+			changes = append(changes, c.(string))
+		}
+		if strings.Contains(strings.Join(changes, ","), "subject") && d["subject"] != "Team B" {
+			t.Fatalf("subject change reported with %v", d["subject"])
+		}
+	}
+	if got := strings.Join(changes, ","); got != "joined,participants,participants,participants,subject,description" {
+		t.Fatalf("changes %s", got)
 	}
 	link := e.do("GET", "/api/sessions/g/groups/"+id+"/invite-link", nil).data()["url"]
 	r = e.do("DELETE", "/api/sessions/g/groups/"+id+"/invite-link", nil)

@@ -370,7 +370,25 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	}
 	e.expect(e.do("GET", "/api/sessions/wa/groups/120363999999999999@g.us", nil), 404, "GROUP_NOT_FOUND")
 
-	r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": group.String(), "text": "hello team"})
+	// Changes, ours and a member's, come back from WhatsApp as group.updated with the group as it is after.
+	r := e.do("PUT", "/api/sessions/wa/groups/"+group.String(), map[string]any{"subject": "Team A"})
+	e.expect(r, 200, "")
+	if r.data()["subject"] != "Team A" {
+		t.Fatalf("renamed: %v", r.data())
+	}
+	waitEvents(t, e, "group.updated", 1)
+	if err := srv.ChangeSubject(ctx, group, bob, "Bob's team"); err != nil {
+		t.Fatal(err)
+	}
+	evs := waitEvents(t, e, "group.updated", 2)
+	for i, want := range []string{"Team A", "Bob's team"} {
+		d := evs[i]["data"].(map[string]any)
+		if d["id"] != group.String() || d["subject"] != want || d["changed"].([]any)[0] != "subject" || len(d["participants"].([]any)) != 3 {
+			t.Fatalf("group.updated %d: %v", i, d)
+		}
+	}
+
+	r = e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": group.String(), "text": "hello team"})
 	e.expect(r, 201, "")
 	for _, c := range []*fakewa.Contact{alice, bob} {
 		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)

@@ -30,6 +30,8 @@ func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.E
 			return retryable(err)
 		}
 		return s.markRevoked(ctx, m)
+	case engine.GroupUpdated:
+		return retryable(s.opts.Store.AddEvents(ctx, event.New(event.GroupUpdated, sessionID, GroupEvent{Group: e.Group, Changed: e.Changed})))
 	}
 	return nil
 }

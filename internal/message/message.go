@@ -119,6 +119,12 @@ type AckEvent struct {
 	PreviousStatus Status `json:"previousStatus"`
 }
 
+// GroupEvent is the data of group.updated: the group as it is now, and what changed.
+type GroupEvent struct {
+	engine.Group
+	Changed []string `json:"changed" doc:"subject, description, participants, settings, inviteLink, deleted, joined or other."`
+}
+
 // RevokedEvent is the data of a message.revoked event.
 type RevokedEvent struct {
 	ID          string `json:"id"`

@@ -257,6 +257,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	}
 	e.groups[jid] = g
 	cp := copyGroup(g)
+	e.emit(ctx, engine.GroupUpdated{Group: cp, Changed: []string{"joined"}})
 	return &cp, nil
 }
 
@@ -287,6 +288,7 @@ func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engi
 		}
 	}
 	cp := copyGroup(g)
+	e.emit(ctx, engine.GroupUpdated{Group: cp, Changed: []string{"participants"}})
 	return &cp, nil
 }
 
@@ -298,13 +300,17 @@ func (e *Engine) SetGroupInfo(ctx context.Context, jid string, subject, descript
 	if !ok {
 		return nil, fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
 	}
+	var changed []string
 	if subject != nil {
 		g.Subject = *subject
+		changed = append(changed, "subject")
 	}
 	if description != nil {
 		g.Description = *description
+		changed = append(changed, "description")
 	}
 	cp := copyGroup(g)
+	e.emit(ctx, engine.GroupUpdated{Group: cp, Changed: changed})
 	return &cp, nil
 }
 

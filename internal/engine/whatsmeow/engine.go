@@ -40,6 +40,9 @@ type Engine struct {
 	wg      sync.WaitGroup
 	// downloads holds a token per media download in progress.
 	downloads chan struct{}
+	// groupQueue (under mu) holds group changes for readGroups; groupKick wakes it.
+	groupQueue []groupChange
+	groupKick  chan struct{}
 }
 
 // authState is what OpenWA keeps for a session: which device of the device store is its own.
@@ -49,7 +52,8 @@ type authState struct {
 
 // New builds an engine on the device store.
 func New(devices *sqlstore.Container, opts engine.Options) *Engine {
-	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads)}
+	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads),
+		groupKick: make(chan struct{}, 1)}
 }
 
 func (e *Engine) emit(ev engine.Event) {
@@ -127,6 +131,8 @@ func (e *Engine) Connect(ctx context.Context) error {
 		return fmt.Errorf("cannot reach WhatsApp: %w", err)
 	}
 	e.client, e.ctx, e.cancel = cli, qctx, cancel
+	e.wg.Add(1)
+	go e.readGroups(qctx, cli)
 	return nil
 }
 
@@ -172,6 +178,12 @@ func (e *Engine) handle(evt any) {
 		_ = e.opts.Auth.ClearAuth(context.Background())
 	case *events.Message:
 		e.received(v)
+		return
+	case *events.GroupInfo:
+		e.groupChanged(v.JID, groupChanges(v))
+		return
+	case *events.JoinedGroup:
+		e.emit(engine.GroupUpdated{Group: *group(&v.GroupInfo), Changed: []string{"joined"}})
 		return
 	case *events.Receipt:
 		if st, ok := ackStatus(v.Type); ok && !v.IsFromMe {

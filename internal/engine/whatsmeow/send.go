@@ -181,6 +181,57 @@ func (e *Engine) received(v *events.Message) {
 	}()
 }
 
+// groupChange is a group notification waiting for the group to be read.
+type groupChange struct {
+	jid     types.JID
+	changed []string
+}
+
+// groupChanged queues a change WhatsApp notified; the connection's group
+// reader reports it with the group as it is then. It never blocks.
+func (e *Engine) groupChanged(jid types.JID, changed []string) {
+	e.mu.Lock()
+	e.groupQueue = append(e.groupQueue, groupChange{jid, changed})
+	e.mu.Unlock()
+	select {
+	case e.groupKick <- struct{}{}:
+	default: // the reader is awake already
+	}
+}
+
+// readGroups reports queued group changes in order, each with the group read
+// fresh from WhatsApp (not on whatsmeow's event goroutine); a group the
+// account can no longer read (it left or was removed) is reported by id alone.
+func (e *Engine) readGroups(ctx context.Context, cli *whatsmeow.Client) {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.groupKick:
+		}
+		e.mu.Lock()
+		queue := e.groupQueue
+		e.groupQueue = nil
+		e.mu.Unlock()
+		for _, c := range queue {
+			gctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			info, err := cli.GetGroupInfo(gctx, c.jid)
+			cancel()
+			g := &engine.Group{JID: c.jid.String(), Participants: []engine.Participant{}}
+			if err == nil {
+				g = group(info)
+			} else {
+				e.log().Info("changed group not readable", "group", c.jid.String(), "err", err)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			e.emit(engine.GroupUpdated{Group: *g, Changed: c.changed})
+		}
+	}
+}
+
 // notFound maps whatsmeow's "no such thing" answers to the contract's.
 func notFound(err error) error {
 	if errors.Is(err, whatsmeow.ErrIQNotFound) || errors.Is(err, whatsmeow.ErrGroupNotFound) ||

@@ -339,3 +339,24 @@ func group(g *types.GroupInfo) *engine.Group {
 	}
 	return out
 }
+
+// groupChanges names what a group notification changed: subject,
+// description, participants, settings, inviteLink, deleted.
+func groupChanges(v *events.GroupInfo) []string {
+	var out []string
+	add := func(ok bool, name string) {
+		if ok {
+			out = append(out, name)
+		}
+	}
+	add(v.Name != nil, "subject")
+	add(v.Topic != nil, "description")
+	add(len(v.Join)+len(v.Leave)+len(v.Promote)+len(v.Demote) > 0, "participants")
+	add(v.Locked != nil || v.Announce != nil || v.Ephemeral != nil || v.MembershipApprovalMode != nil, "settings")
+	add(v.NewInviteLink != nil, "inviteLink")
+	add(v.Delete != nil, "deleted")
+	if len(out) == 0 {
+		out = append(out, "other")
+	}
+	return out
+}

@@ -183,3 +183,22 @@ func TestReceivedMessages(t *testing.T) {
 		}
 	})
 }
+
+func TestGroupChanges(t *testing.T) {
+	name := "x"
+	for _, c := range []struct {
+		in   events.GroupInfo
+		want string
+	}{
+		{events.GroupInfo{Name: &types.GroupName{Name: "x"}, Topic: &types.GroupTopic{}}, "subject,description"},
+		{events.GroupInfo{Join: []types.JID{{User: "1"}}}, "participants"},
+		{events.GroupInfo{Demote: []types.JID{{User: "1"}}, Locked: &types.GroupLocked{}}, "participants,settings"},
+		{events.GroupInfo{NewInviteLink: &name}, "inviteLink"},
+		{events.GroupInfo{Delete: &types.GroupDelete{}}, "deleted"},
+		{events.GroupInfo{}, "other"},
+	} {
+		if got := strings.Join(groupChanges(&c.in), ","); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.in, got, c.want)
+		}
+	}
+}

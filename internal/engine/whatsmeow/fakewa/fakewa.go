@@ -173,8 +173,16 @@ type Conn struct {
 	mu          sync.Mutex
 	write, read cipher.AEAD
 	wn, rn      uint32
-	pairing     *codePairing // a pairing by code in progress
+	pairing     *codePairing    // a pairing by code in progress
+	later       []waBinary.Node // sent after the answer to the IQ being handled
 	Received    chan *waBinary.Node
+}
+
+// notifyLater sends n once the IQ being answered has its answer.
+func (c *Conn) notifyLater(n waBinary.Node) {
+	c.mu.Lock()
+	c.later = append(c.later, n)
+	c.mu.Unlock()
 }
 
 // Send encrypts and sends a node.
@@ -393,6 +401,13 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 		}
 		reply.Content = content
 		_ = c.Send(ctx, reply)
+		c.mu.Lock()
+		later := c.later
+		c.later = nil
+		c.mu.Unlock()
+		for _, n := range later {
+			_ = c.Send(ctx, n)
+		}
 	}
 	return false
 }

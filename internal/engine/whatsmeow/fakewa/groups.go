@@ -1,6 +1,7 @@
 package fakewa
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -123,6 +124,9 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 	case "query":
 		return []waBinary.Node{s.groupNode(g)}, nil
 	case "add", "remove", "promote", "demote":
+		defer func() {
+			c.notifyLater(groupNotification(g, me, waBinary.Node{Tag: q.Tag, Content: content[0].Content}))
+		}()
 		var done []waBinary.Node
 		for _, p := range q.GetChildrenByTag("participant") {
 			lid, ok := s.lidLocked(p.Attrs["jid"])
@@ -149,10 +153,14 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 	case "subject":
 		b, _ := q.Content.([]byte)
 		g.subject = string(b)
+		c.notifyLater(groupNotification(g, me, waBinary.Node{Tag: "subject", Attrs: waBinary.Attrs{"subject": g.subject,
+			"s_o": me, "s_t": time.Now().Unix()}}))
 		return nil, nil
 	case "description":
 		b, _ := q.GetChildByTag("body").Content.([]byte)
 		g.topic, g.topicID = string(b), fmt.Sprintf("topic%d", time.Now().UnixNano())
+		c.notifyLater(groupNotification(g, me, waBinary.Node{Tag: "description", Attrs: waBinary.Attrs{"id": g.topicID},
+			Content: []waBinary.Node{{Tag: "body", Content: []byte(g.topic)}}}))
 		return nil, nil
 	case "invite":
 		if n.Attrs["type"] == "set" { // reset: the old link stops working
@@ -163,6 +171,31 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 	}
 	e := iqError(501, "feature-not-implemented")
 	return nil, &e
+}
+
+// groupNotification tells members of a change, as WhatsApp does (w:gp2).
+func groupNotification(g *group, by types.JID, change waBinary.Node) waBinary.Node {
+	return waBinary.Node{Tag: "notification", Attrs: waBinary.Attrs{"type": "w:gp2", "id": fmt.Sprintf("gp2-%d", time.Now().UnixNano()),
+		"from": g.jid, "participant": by, "t": time.Now().Unix()}, Content: []waBinary.Node{change}}
+}
+
+// ChangeSubject plays a member renaming the group: every linked device hears of it.
+func (s *Server) ChangeSubject(ctx context.Context, jid types.JID, by *Contact, subject string) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	g := s.groups[jid.User]
+	if g != nil {
+		g.subject = subject
+	}
+	s.mu.Unlock()
+	if g == nil {
+		return fmt.Errorf("no group %s", jid)
+	}
+	return c.Send(ctx, groupNotification(g, by.LID, waBinary.Node{Tag: "subject", Attrs: waBinary.Attrs{"subject": subject,
+		"s_o": by.LID, "s_t": time.Now().Unix()}}))
 }
 
 // newGroupLocked makes a group owned by owner; s.mu is held.
