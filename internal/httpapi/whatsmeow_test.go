@@ -302,6 +302,14 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	srv.Receipt(ctx, alice, "read", got.ID)
 	e.waitMessage("wa", id, "read")
 
+	// A number WhatsApp has no account for: failed at once (no retries), saying so.
+	r = e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": "6280000000000", "text": "anyone?"})
+	e.expect(r, 502, "ENGINE_ERROR")
+	failed := e.do("GET", "/api/sessions/wa/messages/"+r.errDetails()["messageId"].(string), nil).data()
+	if msg, _ := failed["error"].(string); failed["status"] != "failed" || !strings.Contains(msg, "6280000000000 is not on WhatsApp") {
+		t.Fatalf("failed: %v", failed)
+	}
+
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{9}, 2048)...)
 	r = e.do("POST", "/api/sessions/wa/messages/send-image", map[string]any{"chatId": alice.JID.String(), "caption": "a picture",
 		"media": map[string]any{"data": base64.StdEncoding.EncodeToString(png)}})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -82,6 +83,10 @@ func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendRe
 		}
 	}
 	resp, err := cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: types.MessageID(out.ID)})
+	if err != nil && to.Server == types.DefaultUserServer && strings.Contains(err.Error(), "no LID found") {
+		// WhatsApp knows no account for the number: final, not worth a retry.
+		return nil, fmt.Errorf("%s is not on WhatsApp: %w", to.User, engine.ErrNotFound)
+	}
 	if err != nil {
 		return nil, err
 	}
