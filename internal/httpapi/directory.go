@@ -10,6 +10,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/message"
 )
 
 // Contacts, groups and chat actions: each asks the session's engine, which
@@ -382,6 +383,43 @@ func (s *Server) chatRoutes() {
 		eng, err := s.readyEngine(ctx, in.ID)
 		return eng, jid, err
 	}
+	huma.Register(s.api, op("list-chats", http.MethodGet, "/api/sessions/{id}/chats",
+		"Chats, the most recently active first, with their last message and unread count", tag),
+		func(ctx context.Context, in *struct {
+			SessionPath
+			PageQuery
+		}) (*ListOut[message.Chat], error) {
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			chats, total, err := s.opts.Messages.Chats(ctx, in.ID, in.Limit, in.offset())
+			if err != nil {
+				return nil, err
+			}
+			return replyList(ctx, chats, in.PageQuery, total), nil
+		})
+
+	huma.Register(s.api, op("list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
+		"A chat's messages, newest first", tag),
+		func(ctx context.Context, in *struct {
+			ChatPath
+			PageQuery
+		}) (*ListOut[*message.Message], error) {
+			jid, err := engine.NormalizeChatID(in.ChatID)
+			if err != nil {
+				return nil, apperr.Field("chatId", err.Error())
+			}
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			list, total, err := s.opts.Messages.List(ctx, message.ListFilter{SessionID: in.ID, ChatID: jid,
+				Limit: in.Limit, Offset: in.offset()})
+			if err != nil {
+				return nil, err
+			}
+			return replyList(ctx, list, in.PageQuery, total), nil
+		})
+
 	huma.Register(s.api, op("read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
 		"Send read receipts for messages of a chat", tag),
 		func(ctx context.Context, in *readChatInput) (*Out[Done], error) {
@@ -397,6 +435,9 @@ func (s *Server) chatRoutes() {
 			}
 			if err := eng.MarkRead(ctx, jid, ids); err != nil {
 				return nil, engineError(err)
+			}
+			if err := s.opts.Messages.MarkRead(ctx, in.ID, ids); err != nil {
+				return nil, err
 			}
 			return reply(ctx, http.StatusOK, Done{OK: true}), nil
 		})

@@ -185,6 +185,67 @@ func TestGroupRoutes(t *testing.T) {
 	}
 }
 
+// Chats: the most recently active first, each with its last message and
+// what is unread; reading a chat through the API clears its unread count.
+func TestChats(t *testing.T) {
+	e := newEnv(t, nil)
+	e.createSession("c", true)
+	e.waitStatus("c", "READY")
+	in := func(from, text string) string {
+		r := e.do("POST", "/api/sessions/c/mock/inbound", map[string]any{"from": from, "text": text})
+		e.expect(r, 202, "")
+		return r.data()["waMessageId"].(string)
+	}
+	a1 := in("6281234567890", "one")
+	time.Sleep(5 * time.Millisecond) // distinct timestamps order the chats
+	a2 := in("6281234567890", "two")
+	time.Sleep(5 * time.Millisecond)
+	in("6289876543210", "from bob")
+	time.Sleep(5 * time.Millisecond)
+	e.expect(e.do("POST", "/api/sessions/c/messages/send-text", map[string]any{"chatId": "6281234567890", "text": "reply"}), 201, "")
+	var chats []any
+	for deadline := time.Now().Add(10 * time.Second); len(chats) < 2 || chats[0].(map[string]any)["messageCount"] != float64(3); time.Sleep(20 * time.Millisecond) {
+		chats = e.do("GET", "/api/sessions/c/chats", nil).list()
+		if time.Now().After(deadline) {
+			t.Fatalf("chats: %v", chats)
+		}
+	}
+	alice, bob := chats[0].(map[string]any), chats[1].(map[string]any)
+	if alice["id"] != "6281234567890@s.whatsapp.net" || alice["unreadCount"] != float64(2) ||
+		alice["lastMessage"].(map[string]any)["text"] != "reply" || alice["isGroup"] != false {
+		t.Fatalf("alice's chat: %v", alice)
+	}
+	if bob["id"] != "6289876543210@s.whatsapp.net" || bob["unreadCount"] != float64(1) {
+		t.Fatalf("bob's chat: %v", bob)
+	}
+	if r := e.do("GET", "/api/sessions/c/chats?limit=1&page=2", nil); len(r.list()) != 1 || r.Body["pagination"].(map[string]any)["total"] != float64(2) {
+		t.Fatalf("page 2: %s", r.Raw)
+	}
+	msgs := e.do("GET", "/api/sessions/c/chats/+62 812-3456-7890/messages", nil).list()
+	if len(msgs) != 3 || msgs[0].(map[string]any)["text"] != "reply" {
+		t.Fatalf("alice's messages: %v", msgs)
+	}
+	e.expect(e.do("GET", "/api/sessions/c/chats/nonsense/messages", nil), 400, "VALIDATION_ERROR")
+	e.expect(e.do("GET", "/api/sessions/nobody/chats", nil), 404, "SESSION_NOT_FOUND")
+
+	// Reading alice's chat: her two messages are read (message.ack each), bob's stays unread.
+	e.expect(e.do("POST", "/api/sessions/c/chats/6281234567890/read", map[string]any{"messageIds": []string{a1, a2}}), 200, "")
+	chats = e.do("GET", "/api/sessions/c/chats", nil).list()
+	if chats[0].(map[string]any)["unreadCount"] != float64(0) || chats[1].(map[string]any)["unreadCount"] != float64(1) {
+		t.Fatalf("after reading: %v", chats)
+	}
+	acks, _ := e.events("after=0&limit=1000&events=message.ack")
+	read := 0
+	for _, ev := range acks {
+		if d := ev["data"].(map[string]any); d["status"] == "read" && (d["waMessageId"] == a1 || d["waMessageId"] == a2) {
+			read++
+		}
+	}
+	if read != 2 {
+		t.Fatalf("%d read acks for alice's messages: %v", read, acks)
+	}
+}
+
 // Chat actions: read receipts by OpenWA or WhatsApp id, and presence.
 func TestChatActions(t *testing.T) {
 	e := newEnv(t, nil)

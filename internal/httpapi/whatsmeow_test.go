@@ -191,6 +191,22 @@ func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
 		t.Fatalf("stored: %v", list)
 	}
 
+	// Unread until the account reads it on the phone: WhatsApp tells the device (read-self).
+	unread := func() any {
+		return e.do("GET", "/api/sessions/wa/chats", nil).list()[0].(map[string]any)["unreadCount"]
+	}
+	if u := unread(); u != float64(1) {
+		t.Fatalf("unread %v", u)
+	}
+	if err := srv.ReadOnPhone(ctx, alice, "3EB0FROMALICE"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); unread() != float64(0); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("reading on the phone left the message unread")
+		}
+	}
+
 	// Bob writes as WhatsApp does today, from his LID with his number beside
 	// it: OpenWA names him by phone number and keeps the LID too.
 	bob := fakewa.NewContact("6289876543210")

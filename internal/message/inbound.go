@@ -171,3 +171,51 @@ func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, e
 	}
 	return view(row), nil
 }
+
+// Chat is a conversation of a session, from its stored messages.
+type Chat struct {
+	ID          string   `json:"id" doc:"Chat JID."`
+	IsGroup     bool     `json:"isGroup"`
+	UnreadCount int      `json:"unreadCount" doc:"Incoming messages not read yet."`
+	Messages    int      `json:"messageCount" doc:"Messages stored for the chat (see MESSAGE_RETENTION_DAYS)."`
+	LastMessage *Message `json:"lastMessage"`
+}
+
+// Chats lists a session's chats, the most recently active first.
+func (s *Service) Chats(ctx context.Context, sessionID string, limit, offset int) ([]Chat, int, error) {
+	rows, total, err := s.opts.Store.ListChats(ctx, sessionID, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Chat, 0, len(rows))
+	for _, r := range rows {
+		c := Chat{ID: r.ChatID, IsGroup: engine.IsGroup(r.ChatID), UnreadCount: r.Unread, Messages: r.Messages}
+		last, _, err := s.opts.Store.ListMessages(ctx, store.MessageFilter{SessionID: sessionID, ChatID: r.ChatID, Limit: 1})
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(last) > 0 {
+			c.LastMessage = view(last[0])
+		}
+		out = append(out, c)
+	}
+	return out, total, nil
+}
+
+// MarkRead records that the account read incoming messages (by WhatsApp id):
+// they become read, each with a message.ack event; others are left alone.
+func (s *Service) MarkRead(ctx context.Context, sessionID string, waIDs []string) error {
+	for _, id := range waIDs {
+		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && m.FromMe) {
+			continue // not stored, or one of ours: its read state is the recipient's to tell
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.ack(ctx, sessionID, id, StatusRead); err != nil {
+			return err
+		}
+	}
+	return nil
+}

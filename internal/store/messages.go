@@ -302,3 +302,37 @@ func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
 func (s *Store) CountMessagesByStatus(ctx context.Context) (map[string]int, error) {
 	return s.countBy(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
 }
+
+// Chat sums up one chat of a session's stored messages.
+type Chat struct {
+	ChatID        string
+	Messages      int
+	Unread        int   // incoming messages not read yet (status delivered)
+	LastTimestamp int64 // unix ms of the newest message
+}
+
+// ListChats lists a session's chats, the one with the newest message first.
+func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset int) ([]Chat, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?`),
+		sessionID).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT chat_id, COUNT(*),
+		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END), MAX(timestamp)
+		FROM messages WHERE session_id = ? GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
+		sessionID, limit, offset)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []Chat
+	for rows.Next() {
+		var c Chat
+		if err := rows.Scan(&c.ChatID, &c.Messages, &c.Unread, &c.LastTimestamp); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, c)
+	}
+	return out, total, classify(rows.Err())
+}

@@ -186,7 +186,10 @@ func (e *Engine) handle(evt any) {
 		e.emit(engine.GroupUpdated{Group: *group(&v.GroupInfo), Changed: []string{"joined"}})
 		return
 	case *events.Receipt:
-		if st, ok := ackStatus(v.Type); ok && !v.IsFromMe {
+		// Receipts of others for our messages, and the account's own "read" /
+		// "played" from another device (the phone) for messages it received.
+		self := v.Type == types.ReceiptTypeReadSelf || v.Type == types.ReceiptTypePlayedSelf
+		if st, ok := ackStatus(v.Type); ok && (!v.IsFromMe || self) {
 			e.emit(engine.Ack{ChatID: e.phoneJID(v.Chat).String(), WAMessageIDs: v.MessageIDs, Status: st, Timestamp: v.Timestamp.UTC()})
 		}
 		return

@@ -346,10 +346,16 @@ func (s *Server) Receipt(ctx context.Context, from *Contact, typ string, ids ...
 	if err != nil {
 		return err
 	}
-	attrs := waBinary.Attrs{"from": from.LID, "id": ids[0], "t": time.Now().Unix()}
+	attrs := waBinary.Attrs{"from": from.LID}
 	if typ != "" {
 		attrs["type"] = typ
 	}
+	return c.Send(ctx, receipt(attrs, ids))
+}
+
+// receipt is a receipt node for ids: the first in the id attribute, the rest in a list.
+func receipt(attrs waBinary.Attrs, ids []string) waBinary.Node {
+	attrs["id"], attrs["t"] = ids[0], time.Now().Unix()
 	n := waBinary.Node{Tag: "receipt", Attrs: attrs}
 	if len(ids) > 1 {
 		items := make([]waBinary.Node, 0, len(ids)-1)
@@ -358,7 +364,18 @@ func (s *Server) Receipt(ctx context.Context, from *Contact, typ string, ids ...
 		}
 		n.Content = []waBinary.Node{{Tag: "list", Content: items}}
 	}
-	return c.Send(ctx, n)
+	return n
+}
+
+// ReadOnPhone plays the account's phone reading messages a contact sent:
+// WhatsApp tells the linked device with a read-self receipt.
+func (s *Server) ReadOnPhone(ctx context.Context, from *Contact, ids ...string) error {
+	c, err := s.last()
+	if err != nil {
+		return err
+	}
+	own := types.NewJID(fmt.Sprint(c.Payload.GetUsername()), types.DefaultUserServer)
+	return c.Send(ctx, receipt(waBinary.Attrs{"from": own, "recipient": from.JID, "type": "read-self"}, ids))
 }
 
 // last is the newest connection that completed the handshake.
