@@ -114,6 +114,29 @@ func (s *Server) readyEngine(ctx context.Context, id string) (engine.Engine, err
 	return eng, err
 }
 
+// engineFor checks an id with parse (bad input is 400 whatever the session's
+// state), then returns the engine of the READY session and the id parsed.
+func (s *Server) engineFor(ctx context.Context, sessionID, id string, parse func(string) (string, error)) (engine.Engine, string, error) {
+	jid, err := parse(id)
+	if err != nil {
+		return nil, "", err
+	}
+	eng, err := s.readyEngine(ctx, sessionID)
+	return eng, jid, err
+}
+
+func contactID(s string) (string, error) { return userJID("contactId", s) }
+
+func anyChatID(field string) func(string) (string, error) {
+	return func(s string) (string, error) {
+		jid, err := engine.NormalizeChatID(s)
+		if err != nil {
+			return "", apperr.Field(field, err.Error())
+		}
+		return jid, nil
+	}
+}
+
 // userJID reads a contact id; field names it in the error.
 func userJID(field, s string) (string, error) {
 	jid, err := engine.NormalizeChatID(s)
@@ -187,11 +210,13 @@ func (s *Server) contactRoutes() {
 	huma.Register(s.api, op("check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
 		"Is this number on WhatsApp", tag),
 		func(ctx context.Context, in *checkPhoneInput) (*Out[PhoneCheck], error) {
-			phone, err := engine.NormalizePhone(in.Phone)
-			if err != nil {
-				return nil, apperr.Field("phone", err.Error())
-			}
-			eng, err := s.readyEngine(ctx, in.ID)
+			eng, phone, err := s.engineFor(ctx, in.ID, in.Phone, func(p string) (string, error) {
+				phone, err := engine.NormalizePhone(p)
+				if err != nil {
+					return "", apperr.Field("phone", err.Error())
+				}
+				return phone, nil
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -204,11 +229,7 @@ func (s *Server) contactRoutes() {
 
 	huma.Register(s.api, op("get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}", "One contact", tag),
 		func(ctx context.Context, in *ContactPath) (*Out[*engine.Contact], error) {
-			jid, err := userJID("contactId", in.ContactID)
-			if err != nil {
-				return nil, err
-			}
-			eng, err := s.readyEngine(ctx, in.ID)
+			eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, contactID)
 			if err != nil {
 				return nil, err
 			}
@@ -222,11 +243,7 @@ func (s *Server) contactRoutes() {
 	huma.Register(s.api, op("get-profile-picture", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}/profile-picture",
 		"A contact's profile picture", tag),
 		func(ctx context.Context, in *ContactPath) (*Out[ProfilePicture], error) {
-			jid, err := engine.NormalizeChatID(in.ContactID)
-			if err != nil {
-				return nil, apperr.Field("contactId", err.Error())
-			}
-			eng, err := s.readyEngine(ctx, in.ID)
+			eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, anyChatID("contactId"))
 			if err != nil {
 				return nil, err
 			}
@@ -242,11 +259,7 @@ func (s *Server) contactRoutes() {
 		huma.Register(s.api, op(name+"-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/"+name,
 			strings.ToUpper(name[:1])+name[1:]+" a contact", tag),
 			func(ctx context.Context, in *ContactPath) (*Out[Done], error) {
-				jid, err := userJID("contactId", in.ContactID)
-				if err != nil {
-					return nil, err
-				}
-				eng, err := s.readyEngine(ctx, in.ID)
+				eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, contactID)
 				if err != nil {
 					return nil, err
 				}
@@ -280,11 +293,7 @@ func (s *Server) groupRoutes() {
 
 	// group runs f on a READY session's engine with a checked group id.
 	group := func(ctx context.Context, in *GroupPath, f func(engine.Engine, string) (*engine.Group, error)) (*Out[*engine.Group], error) {
-		jid, err := groupJID(in.GroupID)
-		if err != nil {
-			return nil, err
-		}
-		eng, err := s.readyEngine(ctx, in.ID)
+		eng, jid, err := s.engineFor(ctx, in.ID, in.GroupID, groupJID)
 		if err != nil {
 			return nil, err
 		}
@@ -376,12 +385,7 @@ func (s *Server) groupRoutes() {
 func (s *Server) chatRoutes() {
 	tag := "Chats"
 	chat := func(ctx context.Context, in *ChatPath) (engine.Engine, string, error) {
-		jid, err := engine.NormalizeChatID(in.ChatID)
-		if err != nil {
-			return nil, "", apperr.Field("chatId", err.Error())
-		}
-		eng, err := s.readyEngine(ctx, in.ID)
-		return eng, jid, err
+		return s.engineFor(ctx, in.ID, in.ChatID, anyChatID("chatId"))
 	}
 	huma.Register(s.api, op("list-chats", http.MethodGet, "/api/sessions/{id}/chats",
 		"Chats, the most recently active first, with their last message and unread count", tag),
@@ -405,9 +409,9 @@ func (s *Server) chatRoutes() {
 			ChatPath
 			PageQuery
 		}) (*ListOut[*message.Message], error) {
-			jid, err := engine.NormalizeChatID(in.ChatID)
+			jid, err := anyChatID("chatId")(in.ChatID)
 			if err != nil {
-				return nil, apperr.Field("chatId", err.Error())
+				return nil, err
 			}
 			if err := s.sessionExists(ctx, in.ID); err != nil {
 				return nil, err
