@@ -13,9 +13,10 @@ import (
 	"github.com/openwa/openwa/internal/message"
 )
 
-// Contacts, groups and chat actions: each asks the session's engine, which
-// must be READY. Ids are accepted in every way a chatId is (phone numbers,
-// …@c.us) and answered canonical.
+// Contacts, groups and chats. All but the chat lists (which read OpenWA's
+// stored messages) ask the session's engine, which must be READY. Ids are
+// accepted in every way a chatId is (phone numbers, …@c.us) and answered
+// canonical.
 
 // ContactPath names a contact of a session.
 type ContactPath struct {

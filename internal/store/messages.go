@@ -305,10 +305,9 @@ func (s *Store) CountMessagesByStatus(ctx context.Context) (map[string]int, erro
 
 // Chat sums up one chat of a session's stored messages.
 type Chat struct {
-	ChatID        string
-	Messages      int
-	Unread        int   // incoming messages not read yet (status delivered)
-	LastTimestamp int64 // unix ms of the newest message
+	ChatID   string
+	Messages int
+	Unread   int // incoming messages not read yet (status delivered)
 }
 
 // ListChats lists a session's chats, the one with the newest message first.
@@ -319,7 +318,7 @@ func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset i
 		return nil, 0, classify(err)
 	}
 	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT chat_id, COUNT(*),
-		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END), MAX(timestamp)
+		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END)
 		FROM messages WHERE session_id = ? GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
 		sessionID, limit, offset)
 	if err != nil {
@@ -329,7 +328,7 @@ func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset i
 	var out []Chat
 	for rows.Next() {
 		var c Chat
-		if err := rows.Scan(&c.ChatID, &c.Messages, &c.Unread, &c.LastTimestamp); err != nil {
+		if err := rows.Scan(&c.ChatID, &c.Messages, &c.Unread); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, c)
