@@ -239,3 +239,19 @@ func TestQRRefreshAndTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A connection that stops answering keepalive pings is DISCONNECTED with the
+// reason; when the answers come back, it is READY again.
+func TestKeepAliveTimeout(t *testing.T) {
+	t.Parallel()
+	srv := fakeServer(t)
+	_, events := paired(t, srv)
+	srv.IgnorePings(true)
+	d := waitFor[engine.Disconnected](t, events)
+	if !strings.Contains(d.Reason, "stopped answering keep-alives") || !d.WillReconnect {
+		t.Fatalf("disconnected: %+v", d)
+	}
+	srv.IgnorePings(false)
+	waitFor[engine.Connecting](t, events)
+	waitFor[engine.Ready](t, events)
+}

@@ -114,6 +114,12 @@ func BenchmarkIdleSessions(b *testing.B) {
 
 func idleSessions(b *testing.B, n int) {
 	ctx := context.Background()
+	// WhatsApp's keepalive timing, not the tests' quick one (TestMain).
+	saved := []time.Duration{whatsmeow.KeepAliveIntervalMin, whatsmeow.KeepAliveIntervalMax, whatsmeow.KeepAliveResponseDeadline}
+	whatsmeow.KeepAliveIntervalMin, whatsmeow.KeepAliveIntervalMax, whatsmeow.KeepAliveResponseDeadline = 20*time.Second, 30*time.Second, 10*time.Second
+	defer func() {
+		whatsmeow.KeepAliveIntervalMin, whatsmeow.KeepAliveIntervalMax, whatsmeow.KeepAliveResponseDeadline = saved[0], saved[1], saved[2]
+	}()
 	fake := startRemoteFake(b)
 	devices := testDevices(b)
 	transport := fakewa.TransportTo(fake.addr)

@@ -48,12 +48,13 @@ type Server struct {
 	static       *keys.KeyPair
 	intermediate *keys.KeyPair
 
-	mu     sync.Mutex
-	conns  []*Conn
-	refs   []string
-	refuse int // > 0: logins are refused with this reason (402: a temporary ban of length ban)
-	ban    time.Duration
-	keys   map[uint64]*keysOf // the prekeys each account's device uploaded
+	mu      sync.Mutex
+	conns   []*Conn
+	refs    []string
+	refuse  int  // > 0: logins are refused with this reason (402: a temporary ban of length ban)
+	noPings bool // keepalive pings go unanswered
+	ban     time.Duration
+	keys    map[uint64]*keysOf // the prekeys each account's device uploaded
 
 	contacts map[string]*Contact // by phone number and by LID
 	groups   map[string]*group   // by the user part of the group JID
@@ -90,6 +91,20 @@ func (s *Server) BanLogins(d time.Duration) {
 		s.refuse = 402
 	}
 	s.mu.Unlock()
+}
+
+// IgnorePings makes the server stop (true) or resume (false) answering
+// keepalive pings, as a stalled connection would.
+func (s *Server) IgnorePings(ignore bool) {
+	s.mu.Lock()
+	s.noPings = ignore
+	s.mu.Unlock()
+}
+
+func (s *Server) deaf() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.noPings
 }
 
 // RefuseLogins makes the following logins fail with a connect failure of
@@ -393,6 +408,9 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 			return false
 		}
 	case "get", "set":
+		if n.Attrs["xmlns"] == "w:p" && s.deaf() {
+			return false // a keepalive ping nobody answers
+		}
 		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": n.Attrs["to"], "type": "result", "id": id}}
 		content, errNode := s.query(ctx, c, n)
 		if errNode != nil {
