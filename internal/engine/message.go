@@ -30,13 +30,21 @@ type Outgoing struct {
 	Type     MessageType
 	Text     string
 	Caption  string
-	ReplyTo  string // WhatsApp id of the quoted message
+	ReplyTo  string  // WhatsApp id of the quoted message
+	Quoted   *Quoted // what OpenWA knows of the quoted message, nil when it does not have it
 	Mentions []string
 	Media    *Media
 	Location *Location
 	Contacts []ContactCard
 	Reaction *Reaction
 	Poll     *Poll
+}
+
+// Quoted is the message a reply quotes, as OpenWA stored it: WhatsApp shows
+// a quote from its sender and content.
+type Quoted struct {
+	Sender string `json:"sender"`
+	Text   string `json:"text,omitempty"` // its text or caption
 }
 
 // Media is message media. Data is set on send; on receipt Data holds the

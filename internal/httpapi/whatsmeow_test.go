@@ -318,6 +318,14 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	srv.Receipt(ctx, alice, "read", got.ID)
 	e.waitMessage("wa", id, "read")
 
+	// A reply quotes the message with its sender and text, as WhatsApp shows quotes.
+	e.expect(e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": alice.JID.String(), "text": "as I said",
+		"replyTo": id}), 201, "")
+	if ci := next().Message.GetExtendedTextMessage().GetContextInfo(); ci.GetStanzaID() != got.ID ||
+		ci.GetParticipant() != "15557654321@s.whatsapp.net" || ci.GetQuotedMessage().GetConversation() != "hello from OpenWA" {
+		t.Fatalf("quote: %v", ci)
+	}
+
 	// A number WhatsApp has no account for: failed at once (no retries), saying so.
 	r = e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": "6280000000000", "text": "anyone?"})
 	e.expect(r, 502, "ENGINE_ERROR")

@@ -39,6 +39,7 @@ type content struct {
 	Text     string               `json:"text,omitempty"`
 	Caption  string               `json:"caption,omitempty"`
 	ReplyTo  string               `json:"replyTo,omitempty"`
+	Quoted   *engine.Quoted       `json:"quoted,omitempty"`
 	Mentions []string             `json:"mentions,omitempty"`
 	Media    *Media               `json:"media,omitempty"`
 	Location *engine.Location     `json:"location,omitempty"`

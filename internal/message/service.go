@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -140,6 +141,13 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	if in.Out.ReplyTo, err = s.waID(ctx, sessionID, in.Out.ReplyTo); err != nil {
 		return nil, false, apperr.Field("replyTo", "no such message in this session")
 	}
+	if in.Out.ReplyTo != "" {
+		if q, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.Out.ReplyTo); err == nil && q.Sender != "" {
+			var qc content
+			_ = json.Unmarshal(q.Content, &qc)
+			in.Out.Quoted = &engine.Quoted{Sender: q.Sender, Text: cmp.Or(qc.Text, qc.Caption)}
+		}
+	}
 	if in.Out.Reaction != nil {
 		if in.Out.Reaction.MessageID, err = s.waID(ctx, sessionID, in.Out.Reaction.MessageID); err != nil {
 			return nil, false, apperr.Field("messageId", "no such message in this session")
@@ -148,7 +156,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			in.Out.Reaction.FromMe = m.FromMe
 		}
 	}
-	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Mentions: in.Out.Mentions,
+	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Quoted: in.Out.Quoted, Mentions: in.Out.Mentions,
 		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}
 	if in.Media != nil {
 		if c.Media, err = s.ingest(ctx, sessionID, in.Out.Type, *in.Media); err != nil {

@@ -130,7 +130,7 @@ func (s *Service) outgoing(ctx context.Context, m *store.Message) (*engine.Outgo
 		return nil, err
 	}
 	out := &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type), Text: c.Text,
-		Caption: c.Caption, ReplyTo: c.ReplyTo, Mentions: c.Mentions, Location: c.Location, Contacts: c.Contacts,
+		Caption: c.Caption, ReplyTo: c.ReplyTo, Quoted: c.Quoted, Mentions: c.Mentions, Location: c.Location, Contacts: c.Contacts,
 		Reaction: c.Reaction, Poll: c.Poll}
 	if c.Media != nil {
 		md, err := s.loadMedia(ctx, m.SessionID, c.Media)

@@ -105,9 +105,13 @@ func TestSendEveryType(t *testing.T) {
 	}
 	// The second rides the same session (msg).
 	send(t, e, &engine.Outgoing{ID: "3EB0TEXT2", ChatID: chat, Type: engine.TypeText, Text: "a reply",
-		ReplyTo: "3EB0TEXT1", Mentions: []string{bob.JID.String()}})
+		ReplyTo: "3EB0TEXT1", Quoted: &engine.Quoted{Sender: "15557654321@s.whatsapp.net", Text: "hello alice"},
+		Mentions: []string{bob.JID.String()}})
 	got = next(t, alice)
 	ext := got.Message.GetExtendedTextMessage()
+	if ci := ext.GetContextInfo(); ci.GetParticipant() != "15557654321@s.whatsapp.net" || ci.GetQuotedMessage().GetConversation() != "hello alice" {
+		t.Fatalf("quote: %v", ci)
+	}
 	if ext.GetText() != "a reply" || ext.GetContextInfo().GetStanzaID() != "3EB0TEXT1" ||
 		len(ext.GetContextInfo().GetMentionedJID()) != 1 || ext.GetContextInfo().GetMentionedJID()[0] != bob.JID.String() {
 		t.Fatalf("reply: %v", got.Message)

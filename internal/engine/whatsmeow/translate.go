@@ -210,6 +210,12 @@ func contextInfo(chatID string, out *engine.Outgoing) *waE2E.ContextInfo {
 	if out.ReplyTo != "" {
 		ci.StanzaID = proto.String(out.ReplyTo)
 		ci.RemoteJID = proto.String(chatID)
+		if q := out.Quoted; q != nil {
+			ci.Participant = proto.String(q.Sender)
+			if q.Text != "" {
+				ci.QuotedMessage = &waE2E.Message{Conversation: proto.String(q.Text)}
+			}
+		}
 	}
 	return ci
 }
