@@ -39,7 +39,9 @@ type Lifecycle interface {
 type Messenger interface {
 	Send(ctx context.Context, msg *Outgoing) (*SendResult, error)
 	Revoke(ctx context.Context, chatID, waMessageID string) error
-	MarkRead(ctx context.Context, chatID string, waMessageIDs []string) error
+	// MarkRead sends read receipts for messages of a chat; in a group, sender
+	// is who sent them ("" when unknown), in a 1:1 chat it is ignored.
+	MarkRead(ctx context.Context, chatID, sender string, waMessageIDs []string) error
 	SendPresence(ctx context.Context, chatID string, state Presence) error
 }
 

@@ -432,16 +432,13 @@ func (s *Server) chatRoutes() {
 			if err != nil {
 				return nil, err
 			}
-			ids := make([]string, len(in.Body.MessageIDs))
-			for i, ref := range in.Body.MessageIDs {
-				if ids[i], err = s.opts.Messages.WAID(ctx, in.ID, ref); err != nil {
-					return nil, err
+			err = s.opts.Messages.Read(ctx, in.ID, jid, in.Body.MessageIDs, func(sender string, ids []string) error {
+				if err := eng.MarkRead(ctx, jid, sender, ids); err != nil {
+					return engineError(err)
 				}
-			}
-			if err := eng.MarkRead(ctx, jid, ids); err != nil {
-				return nil, engineError(err)
-			}
-			if err := s.opts.Messages.MarkRead(ctx, in.ID, ids); err != nil {
+				return nil
+			})
+			if err != nil {
 				return nil, err
 			}
 			return reply(ctx, http.StatusOK, Done{OK: true}), nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
@@ -437,6 +438,26 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	in := e.firstInbound("wa")
 	if in["chatId"] != group.String() || in["from"] != bob.JID.String() || in["fromLid"] != bob.LID.String() || in["text"] != "hi all" {
 		t.Fatalf("received: %v", in)
+	}
+
+	// Reading it: the receipt names bob as WhatsApp named him, and the chat has nothing unread.
+	e.expect(e.do("POST", "/api/sessions/wa/chats/"+group.String()+"/read", map[string]any{"messageIds": []string{in["id"].(string)}}), 200, "")
+	var receipt *waBinary.Node
+	for deadline := time.Now().Add(10 * time.Second); receipt == nil; time.Sleep(10 * time.Millisecond) {
+		for _, n := range srv.Seen("receipt") {
+			if ag := n.AttrGetter(); ag.OptionalString("type") == "read" && ag.OptionalString("id") == "3EB0BOBINGROUP" {
+				receipt = n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("WhatsApp got no read receipt")
+		}
+	}
+	if p := receipt.AttrGetter().OptionalJIDOrEmpty("participant"); p != bob.LID {
+		t.Fatalf("receipt names %v, want %v", p, bob.LID)
+	}
+	if chats := e.do("GET", "/api/sessions/wa/chats", nil).list(); chats[0].(map[string]any)["unreadCount"] != float64(0) {
+		t.Fatalf("chats: %v", chats)
 	}
 	if errs := srv.Errors(); len(errs) > 0 {
 		t.Fatalf("server side: %v", errs)

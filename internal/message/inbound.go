@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -202,17 +203,46 @@ func (s *Service) Chats(ctx context.Context, sessionID string, limit, offset int
 	return out, total, nil
 }
 
-// MarkRead records that the account read incoming messages (by WhatsApp id):
-// they become read, each with a message.ack event; others are left alone.
-func (s *Service) MarkRead(ctx context.Context, sessionID string, waIDs []string) error {
-	for _, id := range waIDs {
-		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && m.FromMe) {
-			continue // not stored, or one of ours: its read state is the recipient's to tell
-		}
+// Read sends read receipts for messages of a chat (OpenWA or WhatsApp ids)
+// through send, once per sender (WhatsApp wants the sender in a group), and
+// the stored incoming ones among them become read, each with a message.ack
+// event. The account's own messages are left out: their read state is the
+// recipient's to tell.
+func (s *Service) Read(ctx context.Context, sessionID, chatID string, refs []string,
+	send func(sender string, waIDs []string) error) error {
+	bySender := map[string][]string{}
+	var order, stored []string
+	for _, ref := range refs {
+		id, err := s.waID(ctx, sessionID, ref)
 		if err != nil {
 			return err
 		}
+		sender := ""
+		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, id)
+		switch {
+		case err == nil && m.FromMe:
+			continue
+		case err == nil:
+			stored = append(stored, id)
+			if engine.IsGroup(chatID) {
+				var c content
+				_ = json.Unmarshal(m.Content, &c)
+				sender = cmp.Or(c.FromLID, m.Sender) // as WhatsApp named the sender
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if _, ok := bySender[sender]; !ok {
+			order = append(order, sender)
+		}
+		bySender[sender] = append(bySender[sender], id)
+	}
+	for _, sender := range order {
+		if err := send(sender, bySender[sender]); err != nil {
+			return err
+		}
+	}
+	for _, id := range stored {
 		if err := s.ack(ctx, sessionID, id, StatusRead); err != nil {
 			return err
 		}

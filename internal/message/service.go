@@ -253,12 +253,6 @@ func idempotencyConflict(key string) error {
 }
 
 // waID resolves a message reference (OpenWA id or WhatsApp id) to the WhatsApp id.
-// WAID resolves a message reference, OpenWA's id (msg_…) or a WhatsApp id,
-// to the WhatsApp id: MESSAGE_NOT_FOUND for an OpenWA id this session lacks.
-func (s *Service) WAID(ctx context.Context, sessionID, ref string) (string, error) {
-	return s.waID(ctx, sessionID, ref)
-}
-
 func (s *Service) waID(ctx context.Context, sessionID, ref string) (string, error) {
 	if ref == "" || !strings.HasPrefix(ref, "msg_") {
 		return ref, nil

@@ -115,7 +115,7 @@ func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
 }
 
 // MarkRead accepts read receipts.
-func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) error {
+func (e *Engine) MarkRead(ctx context.Context, chatID, _ string, ids []string) error {
 	return e.needReady()
 }
 

@@ -103,10 +103,9 @@ func (e *Engine) Revoke(ctx context.Context, chatID, waMessageID string) error {
 	return err
 }
 
-// MarkRead sends read receipts. In a group, WhatsApp wants each message's
-// sender; OpenWA's contract names only the chat, so there the receipt goes
-// without one.
-func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) error {
+// MarkRead sends read receipts: in a group, naming the messages' sender as
+// WhatsApp wants (without one when OpenWA does not know it).
+func (e *Engine) MarkRead(ctx context.Context, chatID, senderID string, ids []string) error {
 	cli, chat, err := e.target(chatID, parseJID)
 	if err != nil {
 		return err
@@ -114,6 +113,11 @@ func (e *Engine) MarkRead(ctx context.Context, chatID string, ids []string) erro
 	sender := chat
 	if chat.Server == types.GroupServer {
 		sender = types.EmptyJID
+		if senderID != "" {
+			if sender, err = parseJID(senderID); err != nil {
+				return err
+			}
+		}
 	}
 	return cli.MarkRead(ctx, ids, time.Now(), chat, sender)
 }

@@ -62,6 +62,7 @@ type Server struct {
 	blocked  map[string]bool   // LID users the linked account blocked
 	media    map[string][]byte // uploaded (encrypted) media by path
 	errs     []error
+	seen     []*waBinary.Node // receipts and chat states clients sent
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -173,6 +174,19 @@ func TransportTo(addr string) http.RoundTripper {
 	return &http.Transport{DialContext: dial, DialTLSContext: dial, ForceAttemptHTTP2: false}
 }
 
+// Seen returns the nodes of a tag ("receipt" or "chatstate") clients sent, oldest first.
+func (s *Server) Seen(tag string) []*waBinary.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*waBinary.Node
+	for _, n := range s.seen {
+		if n.Tag == tag {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Conns are the connections that completed the handshake.
 func (s *Server) Conns() []*Conn {
 	s.mu.Lock()
@@ -190,7 +204,6 @@ type Conn struct {
 	wn, rn      uint32
 	pairing     *codePairing    // a pairing by code in progress
 	later       []waBinary.Node // sent after the answer to the IQ being handled
-	Received    chan *waBinary.Node
 }
 
 // notifyLater sends n once the IQ being answered has its answer.
@@ -378,12 +391,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
+			if n.Tag == "receipt" || n.Tag == "chatstate" {
+				s.mu.Lock()
+				s.seen = append(s.seen, n)
+				s.mu.Unlock()
+			}
 			if s.answer(ctx, c, n) {
 				return
-			}
-			select {
-			case c.Received <- n:
-			default:
 			}
 		}
 	}
@@ -594,5 +608,5 @@ func (s *Server) handshake(ctx context.Context, ws *websocket.Conn) (*Conn, erro
 	clientWrite, clientRead := expand(n.salt, nil)
 	read, _ := gcmutil.Prepare(clientWrite)
 	write, _ := gcmutil.Prepare(clientRead)
-	return &Conn{ws: ws, Payload: &cp, write: write, read: read, Received: make(chan *waBinary.Node, 256)}, nil
+	return &Conn{ws: ws, Payload: &cp, write: write, read: read}, nil
 }
