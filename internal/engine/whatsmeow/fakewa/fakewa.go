@@ -426,7 +426,7 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 			return false // a keepalive ping nobody answers
 		}
 		reply := waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": n.Attrs["to"], "type": "result", "id": id}}
-		content, errNode := s.query(ctx, c, n)
+		content, errNode := s.query(c, n)
 		if errNode != nil {
 			reply.Attrs["type"] = "error"
 			content = []waBinary.Node{*errNode}
@@ -447,11 +447,11 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 // query answers an IQ: its content, or an error node. What the server does
 // not model is answered with an empty result, as most of WhatsApp's set
 // queries are.
-func (s *Server) query(ctx context.Context, c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
+func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
 	switch n.Attrs["xmlns"] {
 	case "md":
 		if _, ok := n.GetOptionalChildByTag("link_code_companion_reg"); ok {
-			return s.linkCode(ctx, c, n)
+			return s.linkCode(c, n)
 		}
 	case "encrypt":
 		if _, ok := n.GetOptionalChildByTag("count"); ok {
@@ -501,15 +501,19 @@ func (s *Server) Pair(ctx context.Context, qr, phone string) error {
 	if err != nil {
 		return err
 	}
-	return c.pairSuccess(ctx, keys.NewKeyPair(), identityPub, advSecret, phone)
+	n, err := pairSuccess(keys.NewKeyPair(), identityPub, advSecret, phone)
+	if err != nil {
+		return err
+	}
+	return c.Send(ctx, n)
 }
 
 // pairSuccess links the device: a device identity for its identity key,
 // signed by the account key and authenticated with the pairing's adv secret.
-func (c *Conn) pairSuccess(ctx context.Context, account *keys.KeyPair, identityPub, advSecret []byte, phone string) error {
+func pairSuccess(account *keys.KeyPair, identityPub, advSecret []byte, phone string) (waBinary.Node, error) {
 	user, err := strconv.ParseUint(phone, 10, 64)
 	if err != nil {
-		return err
+		return waBinary.Node{}, err
 	}
 	details, _ := proto.Marshal(&waAdv.ADVDeviceIdentity{RawID: proto.Uint32(1), Timestamp: proto.Uint64(uint64(time.Now().Unix())),
 		KeyIndex: proto.Uint32(1)})
@@ -519,14 +523,14 @@ func (c *Conn) pairSuccess(ctx context.Context, account *keys.KeyPair, identityP
 	mac := hmac.New(sha256.New, advSecret)
 	mac.Write(signed)
 	container, _ := proto.Marshal(&waAdv.ADVSignedDeviceIdentityHMAC{Details: signed, HMAC: mac.Sum(nil)})
-	return c.Send(ctx, waBinary.Node{Tag: "iq",
+	return waBinary.Node{Tag: "iq",
 		Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-2", "t": time.Now().Unix()},
 		Content: []waBinary.Node{{Tag: "pair-success", Content: []waBinary.Node{
 			{Tag: "device-identity", Content: container},
 			{Tag: "platform", Attrs: waBinary.Attrs{"name": "android"}},
 			{Tag: "device", Attrs: waBinary.Attrs{"jid": types.NewADJID(phone, 0, 5),
 				"lid": types.JID{User: lidOf(user), Server: types.HiddenUserServer, Device: 5}}},
-		}}}})
+		}}}}, nil
 }
 
 func (s *Server) refused() (int, time.Duration) {

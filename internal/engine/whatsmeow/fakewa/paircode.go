@@ -50,7 +50,7 @@ func codeKey(code string, salt []byte) cipher.Block {
 
 // linkCode answers the client's registration and completes the pairing when
 // it sends its key bundle.
-func (s *Server) linkCode(ctx context.Context, c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
+func (s *Server) linkCode(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.Node) {
 	reg := n.GetChildByTag("link_code_companion_reg")
 	jid, _ := reg.Attrs["jid"].(types.JID)
 	switch reg.Attrs["stage"] {
@@ -81,12 +81,12 @@ func (s *Server) linkCode(ctx context.Context, c *Conn, n *waBinary.Node) ([]waB
 		companionIdentity, advRandom := plain[:32], plain[64:]
 		identityShared, _ := curve25519.X25519(p.account.Priv[:], companionIdentity)
 		advSecret := hkdfutil.SHA256(append(append(append([]byte{}, shared...), identityShared...), advRandom...), nil, []byte("adv_secret"), 32)
-		go func() { // after the IQ's answer, as WhatsApp does
-			time.Sleep(10 * time.Millisecond)
-			if err := c.pairSuccess(context.WithoutCancel(ctx), p.account, companionIdentity, advSecret, p.phone); err != nil {
-				s.failed(err)
-			}
-		}()
+		n, err := pairSuccess(p.account, companionIdentity, advSecret, p.phone)
+		if err != nil {
+			e := iqError(400, "bad-request")
+			return nil, &e
+		}
+		c.notifyLater(n) // after the IQ's answer, as WhatsApp does
 		return nil, nil
 	}
 	e := iqError(400, "bad-request")
