@@ -214,7 +214,7 @@ func (s *Server) contactRoutes() {
 			eng, phone, err := s.engineFor(ctx, in.ID, in.Phone, func(p string) (string, error) {
 				phone, err := engine.NormalizePhone(p)
 				if err != nil {
-					return "", apperr.Field("phone", err.Error())
+					return "", apperr.Field("phone", "want an international phone number with country code, 7 to 15 digits")
 				}
 				return phone, nil
 			})

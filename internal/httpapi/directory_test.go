@@ -64,7 +64,11 @@ func TestContacts(t *testing.T) {
 	if r.data()["exists"] != false || r.data()["jid"] != nil {
 		t.Fatalf("check: %s", r.Raw)
 	}
-	e.expect(e.do("GET", "/api/sessions/book/contacts/check/12", nil), 400, "VALIDATION_ERROR")
+	r = e.do("GET", "/api/sessions/book/contacts/check/12", nil)
+	e.expect(r, 400, "VALIDATION_ERROR")
+	if f := r.errDetails()["fields"].([]any)[0].(map[string]any); f["field"] != "phone" || strings.Contains(f["message"].(string), "JID") {
+		t.Fatalf("error: %s", r.Raw)
+	}
 
 	r = e.do("GET", "/api/sessions/book/contacts/15550000001/profile-picture", nil)
 	e.expect(r, 200, "")
