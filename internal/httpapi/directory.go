@@ -169,13 +169,10 @@ func userJIDs(field string, in []string) ([]string, error) {
 
 // notFoundAs turns the engine's "not found" into the resource's own code.
 func notFoundAs(code apperr.Code, what string, err error) error {
-	if err == nil {
-		return nil
+	if mapped := engineError(err); !apperr.Is(mapped, apperr.NotFound) {
+		return mapped
 	}
-	if apperr.Is(engineError(err), apperr.NotFound) {
-		return apperr.New(code, "%s not found", what).Wrap(err)
-	}
-	return engineError(err)
+	return apperr.New(code, "%s not found", what).Wrap(err)
 }
 
 func (s *Server) directoryRoutes() {
