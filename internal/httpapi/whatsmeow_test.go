@@ -494,4 +494,21 @@ func TestWhatsmeowPairingCode(t *testing.T) {
 	if ready := e.waitStatus("code", "READY"); ready["phone"] != "6281234567890" {
 		t.Fatalf("ready: %v", ready)
 	}
+
+	// Logout tells WhatsApp to unlink the device and forgets it here.
+	r = e.do("POST", "/api/sessions/code/logout", nil)
+	e.expect(r, 200, "")
+	if r.data()["status"] != "DISCONNECTED" || r.data()["phone"] != nil {
+		t.Fatalf("after logout: %v", r.data())
+	}
+	if u := srv.Unlinked(); len(u) != 1 || !strings.HasPrefix(u[0], "6281234567890:") {
+		t.Fatalf("WhatsApp was asked to unlink %v", u)
+	}
+	if auth, err := e.app.Store.SessionAuth(ctx, "code"); err != nil || auth != nil {
+		t.Fatalf("pairing kept: %q %v", auth, err)
+	}
+	var devices int
+	if err := e.rawDB().QueryRow(`SELECT COUNT(*) FROM whatsmeow_device`).Scan(&devices); err != nil || devices != 0 {
+		t.Fatalf("%d devices left in the device store (%v)", devices, err)
+	}
 }

@@ -63,6 +63,7 @@ type Server struct {
 	media    map[string][]byte // uploaded (encrypted) media by path
 	errs     []error
 	seen     []*waBinary.Node // receipts and chat states clients sent
+	unlinked []string         // devices that logged themselves out
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -185,6 +186,13 @@ func (s *Server) Seen(tag string) []*waBinary.Node {
 		}
 	}
 	return out
+}
+
+// Unlinked lists the devices that asked WhatsApp to unlink them (logout).
+func (s *Server) Unlinked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.unlinked...)
 }
 
 // Conns are the connections that completed the handshake.
@@ -452,6 +460,12 @@ func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.No
 	case "md":
 		if _, ok := n.GetOptionalChildByTag("link_code_companion_reg"); ok {
 			return s.linkCode(c, n)
+		}
+		if rm, ok := n.GetOptionalChildByTag("remove-companion-device"); ok {
+			jid, _ := rm.Attrs["jid"].(types.JID)
+			s.mu.Lock()
+			s.unlinked = append(s.unlinked, jid.String())
+			s.mu.Unlock()
 		}
 	case "encrypt":
 		if _, ok := n.GetOptionalChildByTag("count"); ok {
