@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
@@ -418,5 +421,49 @@ func TestOperationsNeedAConnection(t *testing.T) {
 	}
 	if _, _, err := e.IsOnWhatsApp(ctx, "6281234567890"); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("check: %v", err)
+	}
+}
+
+// A contact sends one message of each kind without media: each arrives
+// decrypted and translated.
+func TestReceiveEveryType(t *testing.T) {
+	ctx := context.Background()
+	srv := fakeServer(t)
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	_, events := paired(t, srv)
+	for _, c := range []struct {
+		msg   *waE2E.Message
+		check func(*engine.Message) bool
+	}{
+		{&waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("re"),
+			ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("3EB0OLD")}}},
+			func(m *engine.Message) bool {
+				return m.Type == engine.TypeText && m.Text == "re" && m.ReplyTo == "3EB0OLD"
+			}},
+		{&waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(1.5), DegreesLongitude: proto.Float64(2.5)}},
+			func(m *engine.Message) bool { return m.Type == engine.TypeLocation && m.Location.Latitude == 1.5 }},
+		{&waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String("Bob"),
+			Vcard: proto.String("BEGIN:VCARD\nTEL;waid=6289876543210:+62 898\nEND:VCARD")}},
+			func(m *engine.Message) bool {
+				return m.Type == engine.TypeContact && m.Contacts[0].Phone == "6289876543210"
+			}},
+		{&waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Key: &waCommon.MessageKey{ID: proto.String("3EB0MINE")}, Text: proto.String("❤")}},
+			func(m *engine.Message) bool {
+				return m.Type == engine.TypeReaction && m.Reaction.MessageID == "3EB0MINE"
+			}},
+		{&waE2E.Message{PollCreationMessageV3: &waE2E.PollCreationMessage{Name: proto.String("When?"), SelectableOptionsCount: proto.Uint32(0),
+			Options: []*waE2E.PollCreationMessage_Option{{OptionName: proto.String("now")}, {OptionName: proto.String("later")}}}},
+			func(m *engine.Message) bool {
+				return m.Type == engine.TypePoll && m.Poll.MultipleAnswers && len(m.Poll.Options) == 2
+			}},
+	} {
+		id := fmt.Sprintf("3EB0IN%p", c.msg)
+		if err := srv.SendMessage(ctx, alice, id, "text", c.msg); err != nil {
+			t.Fatal(err)
+		}
+		if m := waitFor[engine.MessageReceived](t, events).Message; m.WAMessageID != id || !c.check(m) {
+			t.Fatalf("received %+v", m)
+		}
 	}
 }
