@@ -3,22 +3,22 @@ package auth
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
 // AuditEntry is one audited call.
 type AuditEntry struct {
-	ID        int64     `json:"id"`
-	KeyID     *string   `json:"keyId"`
-	Action    string    `json:"action" doc:"Method and route, e.g. POST /api/sessions/{id}/start."`
-	Target    string    `json:"target" doc:"The path acted on."`
-	IP        string    `json:"ip"`
-	Status    int       `json:"status" doc:"HTTP status of the response."`
-	Outcome   string    `json:"outcome" enum:"success,failure"`
-	RequestID string    `json:"requestId"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        int64      `json:"id"`
+	KeyID     *string    `json:"keyId"`
+	Action    string     `json:"action" doc:"Method and route, e.g. POST /api/sessions/{id}/start."`
+	Target    string     `json:"target" doc:"The path acted on."`
+	IP        string     `json:"ip"`
+	Status    int        `json:"status" doc:"HTTP status of the response."`
+	Outcome   string     `json:"outcome" enum:"success,failure"`
+	RequestID string     `json:"requestId"`
+	CreatedAt stamp.Time `json:"createdAt"`
 }
 
 // Audit records a call.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -43,15 +44,15 @@ func (p *Principal) CanSession(id string) bool {
 
 // Key is the API key object of API.md; Key (the secret) is set only on creation.
 type Key struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Role       string     `json:"role" enum:"admin,session"`
-	Sessions   []string   `json:"sessions"`
-	Prefix     string     `json:"prefix" doc:"The first characters of the key, to recognise it."`
-	ExpiresAt  *time.Time `json:"expiresAt"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt"`
-	Key        string     `json:"key,omitempty" doc:"The key itself: shown only in the response that creates it."`
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Role       string      `json:"role" enum:"admin,session"`
+	Sessions   []string    `json:"sessions"`
+	Prefix     string      `json:"prefix" doc:"The first characters of the key, to recognise it."`
+	ExpiresAt  *stamp.Time `json:"expiresAt"`
+	CreatedAt  stamp.Time  `json:"createdAt"`
+	LastUsedAt *stamp.Time `json:"lastUsedAt"`
+	Key        string      `json:"key,omitempty" doc:"The key itself: shown only in the response that creates it."`
 }
 
 // Service manages keys.

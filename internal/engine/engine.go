@@ -9,7 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"time"
+
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // Engine is everything OpenWA asks of a WhatsApp connection, grouped by concern.
@@ -172,7 +173,7 @@ type Group struct {
 	Description  string        `json:"description,omitempty"`
 	Owner        string        `json:"owner,omitempty"`
 	Participants []Participant `json:"participants"`
-	CreatedAt    time.Time     `json:"createdAt"`
+	CreatedAt    stamp.Time    `json:"createdAt"`
 }
 
 // Participant is a member of a group.

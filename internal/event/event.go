@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -52,7 +53,7 @@ type Event struct {
 	ID        string          `json:"id"`
 	Seq       int64           `json:"seq"`
 	Event     string          `json:"event"`
-	Timestamp time.Time       `json:"timestamp"`
+	Timestamp stamp.Time      `json:"timestamp"`
 	SessionID *string         `json:"sessionId"`
 	Data      json.RawMessage `json:"data"`
 }

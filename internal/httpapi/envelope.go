@@ -3,12 +3,14 @@ package httpapi
 import (
 	"context"
 	"time"
+
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // Meta is the meta block of every response.
 type Meta struct {
-	Timestamp time.Time `json:"timestamp"`
-	RequestID string    `json:"requestId"`
+	Timestamp stamp.Time `json:"timestamp"`
+	RequestID string     `json:"requestId"`
 }
 
 // Envelope is the success envelope of API.md.
@@ -54,7 +56,7 @@ type PageQuery struct {
 func (p PageQuery) offset() int { return (p.Page - 1) * p.Limit }
 
 func meta(ctx context.Context) Meta {
-	return Meta{Timestamp: time.Now().UTC().Truncate(time.Millisecond), RequestID: requestID(ctx)}
+	return Meta{Timestamp: stamp.Of(time.Now()), RequestID: requestID(ctx)}
 }
 
 func reply[T any](ctx context.Context, status int, data T) *Out[T] {

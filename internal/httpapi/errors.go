@@ -12,6 +12,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -87,7 +88,7 @@ func toResponse(info *reqInfo, err error) *ErrorResponse {
 	}
 	r := &ErrorResponse{Err: ErrorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}, status: status}
 	if info != nil {
-		r.Meta = Meta{Timestamp: info.start.UTC().Truncate(1e6), RequestID: info.id}
+		r.Meta = Meta{Timestamp: stamp.Of(info.start), RequestID: info.id}
 	}
 	if ae.RetryAfter > 0 {
 		secs := int((ae.RetryAfter + 999_999_999) / 1_000_000_000)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 type mockInboundInput struct {
@@ -44,11 +44,11 @@ type mockDisconnectInput struct {
 
 // InboundAccepted describes a simulated incoming message.
 type InboundAccepted struct {
-	WAMessageID string    `json:"waMessageId"`
-	ChatID      string    `json:"chatId"`
-	From        string    `json:"from"`
-	Type        string    `json:"type"`
-	Timestamp   time.Time `json:"timestamp"`
+	WAMessageID string     `json:"waMessageId"`
+	ChatID      string     `json:"chatId"`
+	From        string     `json:"from"`
+	Type        string     `json:"type"`
+	Timestamp   stamp.Time `json:"timestamp"`
 }
 
 func (s *Server) mockRoutes() {
@@ -90,7 +90,7 @@ func (s *Server) mockRoutes() {
 				return nil, engineError(err)
 			}
 			return reply(ctx, http.StatusAccepted, InboundAccepted{WAMessageID: got.WAMessageID, ChatID: got.ChatID,
-				From: got.From, Type: string(got.Type), Timestamp: got.Timestamp}), nil
+				From: got.From, Type: string(got.Type), Timestamp: stamp.Of(got.Timestamp)}), nil
 		})
 
 	huma.Register(s.api, withStatus(op("mock-disconnect", http.MethodPost, "/api/sessions/{id}/mock/disconnect",

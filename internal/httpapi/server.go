@@ -25,6 +25,7 @@ import (
 	"github.com/openwa/openwa/internal/metrics"
 	"github.com/openwa/openwa/internal/realtime"
 	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/webhook"
 )
 
@@ -94,6 +95,8 @@ func New(opts Options) *Server {
 		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
 		"bearer": {Type: "http", Scheme: "bearer"},
 	}
+	// Times are written as stamp.Time; their schema is time.Time's (string, date-time).
+	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[stamp.Time](), reflect.TypeFor[time.Time]())
 	s.api = humago.New(routeMux{mux}, cfg)
 
 	s.healthRoutes()

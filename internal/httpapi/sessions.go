@@ -11,6 +11,7 @@ import (
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // SessionPath is the {id} of session routes.
@@ -57,7 +58,7 @@ type QRView struct {
 	QR        string         `json:"qr" doc:"The raw QR content."`
 	Image     string         `json:"image" doc:"The QR code as a PNG data URL."`
 	Status    session.Status `json:"status"`
-	ExpiresAt string         `json:"expiresAt"`
+	ExpiresAt stamp.Time     `json:"expiresAt"`
 }
 
 type pairingInput struct {
@@ -181,7 +182,7 @@ func (s *Server) sessionRoutes() {
 		}
 		body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: st,
 			Image:     "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
-			ExpiresAt: qr.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")}).Body)
+			ExpiresAt: qr.ExpiresAt}).Body)
 		if err != nil {
 			return nil, err
 		}

@@ -6,9 +6,9 @@ package message
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -71,9 +71,9 @@ type Message struct {
 	ReplyTo     *string              `json:"replyTo"`
 	Status      Status               `json:"status" enum:"queued,sending,sent,delivered,read,played,failed"`
 	Error       *string              `json:"error"`
-	Timestamp   time.Time            `json:"timestamp"`
-	CreatedAt   time.Time            `json:"createdAt"`
-	UpdatedAt   time.Time            `json:"updatedAt"`
+	Timestamp   stamp.Time           `json:"timestamp"`
+	CreatedAt   stamp.Time           `json:"createdAt"`
+	UpdatedAt   stamp.Time           `json:"updatedAt"`
 }
 
 func view(row *store.Message) *Message {

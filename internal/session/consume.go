@@ -9,6 +9,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -68,7 +69,7 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 	case engine.Connecting:
 		to, reason = StatusInitializing, "connecting"
 	case engine.QR:
-		qr := QR{Code: e.Code, ExpiresAt: e.ExpiresAt}
+		qr := QR{Code: e.Code, ExpiresAt: stamp.Of(e.ExpiresAt)}
 		b, _ := json.Marshal(qr)
 		if err := m.opts.Cache.Set(ctx, qrKey(id), b, time.Until(e.ExpiresAt)); err != nil {
 			m.log.Warn("cache QR code", "session_id", id, "err", err)

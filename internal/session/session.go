@@ -3,9 +3,9 @@ package session
 import (
 	"encoding/json"
 	"net/url"
-	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -49,16 +49,16 @@ func (c Config) autoStart() bool { return c.AutoStart == nil || *c.AutoStart }
 
 // Session is the session object of API.md.
 type Session struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Engine    string    `json:"engine"`
-	Status    Status    `json:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED"`
-	Phone     *string   `json:"phone"`
-	PushName  *string   `json:"pushName"`
-	LastError *string   `json:"lastError"`
-	Config    Config    `json:"config"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Engine    string     `json:"engine"`
+	Status    Status     `json:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED"`
+	Phone     *string    `json:"phone"`
+	PushName  *string    `json:"pushName"`
+	LastError *string    `json:"lastError"`
+	Config    Config     `json:"config"`
+	CreatedAt stamp.Time `json:"createdAt"`
+	UpdatedAt stamp.Time `json:"updatedAt"`
 }
 
 func view(row *store.Session) *Session {
@@ -80,6 +80,6 @@ func strPtr(s string) *string {
 
 // QR is the current QR code of a session waiting to be paired.
 type QR struct {
-	Code      string    `json:"qr"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	Code      string     `json:"qr"`
+	ExpiresAt stamp.Time `json:"expiresAt"`
 }

@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // Sentinels the services translate into API errors.
@@ -284,8 +286,8 @@ func NewID(prefix string) string {
 // Now is the current time in Unix milliseconds, the store's time unit.
 func Now() int64 { return time.Now().UnixMilli() }
 
-// Time converts stored milliseconds into a UTC time.
-func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+// Time converts stored milliseconds into a UTC time, in the form OpenWA writes.
+func Time(ms int64) stamp.Time { return stamp.Millis(ms) }
 
 // GetMeta reads a value from the meta table ("" when absent).
 func (s *Store) GetMeta(ctx context.Context, key string) (string, error) {

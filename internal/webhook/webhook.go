@@ -24,6 +24,7 @@ import (
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/netguard"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -44,26 +45,26 @@ type Webhook struct {
 	Active     bool              `json:"active"`
 	RetryCount int               `json:"retryCount"`
 	Secret     string            `json:"secret,omitempty" doc:"Shown only when the webhook is created."`
-	CreatedAt  time.Time         `json:"createdAt"`
-	UpdatedAt  time.Time         `json:"updatedAt"`
+	CreatedAt  stamp.Time        `json:"createdAt"`
+	UpdatedAt  stamp.Time        `json:"updatedAt"`
 }
 
 // Delivery is one (event, webhook) delivery and its latest attempt.
 type Delivery struct {
-	ID             string     `json:"id"`
-	WebhookID      string     `json:"webhookId"`
-	EventID        string     `json:"eventId"`
-	Event          string     `json:"event"`
-	Seq            int64      `json:"seq"`
-	Status         string     `json:"status" enum:"pending,delivered,failed"`
-	Attempts       int        `json:"attempts"`
-	NextAttemptAt  *time.Time `json:"nextAttemptAt" doc:"When the next attempt is due, while pending."`
-	LastStatusCode *int       `json:"lastStatusCode"`
-	LastError      *string    `json:"lastError"`
-	LastAttemptAt  *time.Time `json:"lastAttemptAt"`
-	DurationMs     int64      `json:"durationMs" doc:"Duration of the last attempt."`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
+	ID             string      `json:"id"`
+	WebhookID      string      `json:"webhookId"`
+	EventID        string      `json:"eventId"`
+	Event          string      `json:"event"`
+	Seq            int64       `json:"seq"`
+	Status         string      `json:"status" enum:"pending,delivered,failed"`
+	Attempts       int         `json:"attempts"`
+	NextAttemptAt  *stamp.Time `json:"nextAttemptAt" doc:"When the next attempt is due, while pending."`
+	LastStatusCode *int        `json:"lastStatusCode"`
+	LastError      *string     `json:"lastError"`
+	LastAttemptAt  *stamp.Time `json:"lastAttemptAt"`
+	DurationMs     int64       `json:"durationMs" doc:"Duration of the last attempt."`
+	CreatedAt      stamp.Time  `json:"createdAt"`
+	UpdatedAt      stamp.Time  `json:"updatedAt"`
 }
 
 func deliveryView(d *store.Delivery) *Delivery {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // Send "sends" msg: it gets a WhatsApp id at once, then the acks delivered and
@@ -145,7 +146,7 @@ func (e *Engine) seedDirectory() {
 	e.groups = map[string]*engine.Group{gid: {
 		JID: gid, Subject: "Mock group", Description: "A group of the mock engine",
 		Participants: []engine.Participant{{JID: "15550000001@" + engine.UserServer, IsSuperAdmin: true, IsAdmin: true}},
-		CreatedAt:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		CreatedAt:    stamp.Of(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}}
 }
 
@@ -250,7 +251,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	e.groupSeq++
 	jid := fmt.Sprintf("1203630000%08d@%s", e.groupSeq+1, engine.GroupServer)
 	me := e.auth.Phone + "@" + engine.UserServer
-	g := &engine.Group{JID: jid, Subject: name, Owner: me, CreatedAt: time.Now().UTC(),
+	g := &engine.Group{JID: jid, Subject: name, Owner: me, CreatedAt: stamp.Of(time.Now()),
 		Participants: []engine.Participant{{JID: me, IsAdmin: true, IsSuperAdmin: true}}}
 	for _, p := range participants {
 		g.Participants = append(g.Participants, engine.Participant{JID: p})

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/stamp"
 )
 
 // This file translates between whatsmeow's types and the engine contract's.
@@ -330,7 +331,7 @@ func downloadable(msg *waE2E.Message) whatsmeow.DownloadableMessage {
 
 // group translates a group, naming members by phone JID where WhatsApp gives it.
 func group(g *types.GroupInfo) *engine.Group {
-	out := &engine.Group{JID: g.JID.String(), Subject: g.Name, Description: g.Topic, CreatedAt: g.GroupCreated.UTC(),
+	out := &engine.Group{JID: g.JID.String(), Subject: g.Name, Description: g.Topic, CreatedAt: stamp.Of(g.GroupCreated),
 		Participants: []engine.Participant{}}
 	if owner := cmp.Or(g.OwnerPN, g.OwnerJID); !owner.IsEmpty() {
 		out.Owner = owner.ToNonAD().String()
