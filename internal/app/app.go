@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	obs := &observer{}
 	sessions := session.NewManager(session.Options{
 		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
-		Observer: obs, Logger: log,
+		Observer: obs, Media: blobs, Logger: log,
 	})
 	messages := message.New(message.Options{Store: st, Sessions: sessions,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,

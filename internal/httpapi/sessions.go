@@ -136,9 +136,6 @@ func (s *Server) sessionRoutes() {
 			if err := s.opts.Sessions.Delete(ctx, in.ID); err != nil {
 				return nil, err
 			}
-			if err := s.opts.Messages.PurgeSession(ctx, in.ID); err != nil {
-				s.log.Error("delete session media", "session_id", in.ID, "err", err)
-			}
 			return reply(ctx, http.StatusOK, Deleted{ID: in.ID, Deleted: true}), nil
 		})
 

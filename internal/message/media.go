@@ -279,8 +279,3 @@ func (s *Service) loadMedia(ctx context.Context, sessionID string, m *Media) (*e
 	}
 	return &engine.Media{Data: data, Mimetype: row.Mimetype, Filename: row.Filename}, nil
 }
-
-// PurgeSession removes a deleted session's media bytes.
-func (s *Service) PurgeSession(ctx context.Context, sessionID string) error {
-	return s.opts.Media.DeletePrefix(ctx, "sessions/"+sessionID)
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -35,7 +36,10 @@ type Options struct {
 	DefaultEngine string
 	MaxSessions   int
 	Observer      Observer
-	Logger        *slog.Logger
+	// Media holds the sessions' media bytes under "sessions/<id>"; Delete
+	// removes them. Nil: no media to remove.
+	Media  media.Store
+	Logger *slog.Logger
 }
 
 // Manager owns every session and its engine.
@@ -113,15 +117,24 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) 
 	now := store.Now()
 	row := &store.Session{ID: in.ID, Name: in.Name, Engine: in.Engine, Status: string(StatusCreated),
 		Config: cfg, CreatedAt: now, UpdatedAt: now}
+	unlock := m.lock(in.ID)
 	switch err := m.opts.Store.CreateSession(ctx, row, m.opts.MaxSessions); {
 	case errors.Is(err, store.ErrConflict):
+		unlock()
 		return nil, apperr.New(apperr.SessionExists, "Session with id '%s' already exists", in.ID).With("id", in.ID)
 	case errors.Is(err, store.ErrLimit):
+		unlock()
 		return nil, apperr.New(apperr.SessionLimit, "MAX_SESSIONS=%d sessions exist already; delete one or raise MAX_SESSIONS", m.opts.MaxSessions).
 			With("maxSessions", m.opts.MaxSessions)
 	case err != nil:
+		unlock()
 		return nil, fmt.Errorf("create session: %w", err)
 	}
+	// Media bytes an earlier session of this id left behind (a delete cut off
+	// between its commit and the removal of the bytes) go before the new session
+	// can store any: it is not started, and its lock is held.
+	m.purgeMedia(ctx, in.ID)
+	unlock()
 	m.log.Info("session created", "session_id", in.ID, "engine", in.Engine)
 	if in.Config.autoStart() {
 		sess, err := m.Start(ctx, in.ID)
@@ -424,7 +437,13 @@ func (m *Manager) logoutLocked(ctx context.Context, row *store.Session) error {
 	return m.opts.Store.SetSessionAuth(ctx, row.ID, nil)
 }
 
-// Delete stops and logs out the session and removes it with everything stored under it.
+// Delete stops and logs out the session and removes it with everything stored
+// under it, so that nothing reaches a later session of the same id: the engine
+// first (the device unlinked, its device store row and pairing gone), then in
+// one transaction every row under the id and the id in session keys (a key
+// left with none is revoked), then the media bytes. A process that dies midway
+// leaves either the session (delete it again) or only bytes that no row points
+// to, which the next Create of the id removes.
 func (m *Manager) Delete(ctx context.Context, id string) error {
 	unlock := m.lock(id)
 	defer unlock()
@@ -440,11 +459,24 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := m.opts.Store.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
+	// The rows are gone: the bytes go even if the client hangs up now.
+	m.purgeMedia(context.WithoutCancel(ctx), id)
 	m.mu.Lock()
 	delete(m.locks, id)
 	m.mu.Unlock()
 	m.log.Info("session deleted", "session_id", id)
 	return nil
+}
+
+// purgeMedia removes the media bytes stored under session id. A failure is
+// logged, not returned: no row points to the bytes any more.
+func (m *Manager) purgeMedia(ctx context.Context, id string) {
+	if m.opts.Media == nil {
+		return
+	}
+	if err := m.opts.Media.DeletePrefix(ctx, "sessions/"+id); err != nil {
+		m.log.Error("delete session media", "session_id", id, "err", err)
+	}
 }
 
 // QR returns the current QR code, or QR_NOT_AVAILABLE unless the session is QR_READY.

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -64,6 +66,11 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions in
 		}
 		if n >= maxSessions {
 			return ErrLimit
+		}
+		// Rows an earlier session of this id left (an event written while it
+		// was being deleted) must not reach the new one.
+		if err := s.deleteUnder(ctx, tx, sess.ID); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO sessions (id, name, engine, status, phone, push_name,
 			last_error, config, auth_state, started, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -144,10 +151,101 @@ func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*Event)
 	})
 }
 
-// DeleteSession removes a session and, by foreign keys, everything stored under it.
+// DeleteSession removes a session and everything stored under its id, in one
+// transaction: its events (with every delivery of them, global webhooks'
+// included), its webhooks and their deliveries, messages, idempotency records
+// and media rows; and it takes the id off every session key, deleting a key
+// left with no session. It returns ErrNotFound when there was no session row;
+// what was stored under the id is removed all the same, so a second call after
+// an interrupted one finishes the work. The media bytes are the caller's.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	res, err := s.exec(ctx, `DELETE FROM sessions WHERE id = ?`, id)
-	return mustAffect(res, err)
+	var gone error
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.deleteUnder(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := s.dropKeySession(ctx, tx, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM sessions WHERE id = ?`), id)
+		if gone = mustAffect(res, err); errors.Is(gone, ErrNotFound) {
+			return nil // commit the rest
+		}
+		return gone
+	})
+	if err != nil {
+		return err
+	}
+	return gone
+}
+
+// deleteUnder removes the rows stored under session id but the session's own.
+// The statements do not lean on ON DELETE CASCADE: events have no foreign key
+// to their session, and the order keeps every reference valid on the way.
+func (s *Store) deleteUnder(ctx context.Context, tx *sql.Tx, id string) error {
+	for _, q := range []string{
+		`DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM events WHERE session_id = ?)`,
+		`DELETE FROM deliveries WHERE webhook_id IN (SELECT id FROM webhooks WHERE session_id = ?)`,
+		`DELETE FROM events WHERE session_id = ?`,
+		`DELETE FROM webhooks WHERE session_id = ?`,
+		`DELETE FROM idempotency_keys WHERE session_id = ?`,
+		`DELETE FROM media WHERE session_id = ?`,
+		`DELETE FROM messages WHERE session_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, s.rebind(q), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropKeySession takes session id off every session key; a key left with no
+// session is deleted (revoked), never widened.
+func (s *Store) dropKeySession(ctx context.Context, tx *sql.Tx, id string) error {
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, sessions FROM api_keys WHERE role = 'session' AND sessions LIKE ?`),
+		`%"`+id+`"%`)
+	if err != nil {
+		return err
+	}
+	type key struct {
+		id       string
+		sessions []string
+	}
+	var keys []key
+	for rows.Next() {
+		var k key
+		var raw string
+		if err := rows.Scan(&k.id, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal([]byte(raw), &k.sessions); err != nil {
+			rows.Close()
+			return fmt.Errorf("api key %s sessions: %w", k.id, err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		kept := slices.DeleteFunc(k.sessions, func(s string) bool { return s == id })
+		if len(kept) == 0 {
+			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM api_keys WHERE id = ?`), k.id); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := json.Marshal(kept)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE api_keys SET sessions = ? WHERE id = ?`), string(b), k.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mustAffect(res sql.Result, err error) error {

@@ -175,3 +175,57 @@ func TestEventsShareTheTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Deleting a session takes it off session keys (revoking a key left with
+// none), and an event written for it after the delete (a straggler from its
+// engine) is gone before a new session of that id exists.
+func TestDeleteSessionReachesKeysAndStragglers(t *testing.T) {
+	dialects(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for _, id := range []string{"tenant", "other"} {
+			if err := s.CreateSession(ctx, &Session{ID: id, Name: id, Engine: "mock", Status: "CREATED", Config: []byte("{}")}, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys := map[string][]string{"key_only": {"tenant"}, "key_both": {"other", "tenant"}, "key_like": {"tenantX"}}
+		for id, sessions := range keys {
+			if err := s.CreateKey(ctx, &APIKey{ID: id, Name: id, Hash: id, Prefix: "owa_", Role: "session", Sessions: sessions}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteSession(ctx, "tenant"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetKey(ctx, "key_only"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a key of the deleted session alone: %v", err)
+		}
+		if k, err := s.GetKey(ctx, "key_both"); err != nil || strings.Join(k.Sessions, ",") != "other" {
+			t.Fatalf("a key of two sessions: %+v %v", k, err)
+		}
+		if k, err := s.GetKey(ctx, "key_like"); err != nil || strings.Join(k.Sessions, ",") != "tenantX" {
+			t.Fatalf("a key of a session with a longer id: %+v %v", k, err)
+		}
+
+		late := &Event{ID: NewID("evt_"), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		if err := s.AddEvents(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSession(ctx, "tenant"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+		if evs, _ := s.ListEvents(ctx, EventFilter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
+			t.Fatalf("a second delete leaves %d events", len(evs))
+		}
+		// Another straggler, then the id is taken again.
+		late2 := &Event{ID: NewID("evt_"), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		if err := s.AddEvents(ctx, late2); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateSession(ctx, &Session{ID: "tenant", Name: "tenant", Engine: "mock", Status: "CREATED", Config: []byte("{}")}, 10); err != nil {
+			t.Fatal(err)
+		}
+		if evs, _ := s.ListEvents(ctx, EventFilter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
+			t.Fatalf("the new session inherits %d events", len(evs))
+		}
+	})
+}
