@@ -33,6 +33,7 @@ const (
 	EngineNotSupported  Code = "ENGINE_NOT_SUPPORTED"
 	RateLimited         Code = "RATE_LIMITED"
 	SessionLimit        Code = "SESSION_LIMIT_REACHED"
+	WebhookLimit        Code = "WEBHOOK_LIMIT_REACHED"
 	EngineError         Code = "ENGINE_ERROR"
 	ServiceUnavailable  Code = "SERVICE_UNAVAILABLE"
 	Internal            Code = "INTERNAL_ERROR"

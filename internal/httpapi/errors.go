@@ -37,6 +37,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.EngineNotSupported:  http.StatusUnprocessableEntity,
 	apperr.RateLimited:         http.StatusTooManyRequests,
 	apperr.SessionLimit:        http.StatusTooManyRequests,
+	apperr.WebhookLimit:        http.StatusTooManyRequests,
 	apperr.EngineError:         http.StatusBadGateway,
 	apperr.ServiceUnavailable:  http.StatusServiceUnavailable,
 	apperr.Internal:            http.StatusInternalServerError,

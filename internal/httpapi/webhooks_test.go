@@ -427,3 +427,37 @@ func TestSlowReceiverDelaysNoOther(t *testing.T) {
 		t.Fatalf("the fast receiver waited %v for the slow one", waited)
 	}
 }
+
+// A session has at most 50 webhooks, and there are at most 50 global ones:
+// each event is matched against every webhook of its session when it is written.
+func TestWebhookCap(t *testing.T) {
+	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
+	rcv := newReceiver(t)
+	e.createSession("capped", false)
+	e.createSession("free", false)
+	k := e.do("POST", "/api/keys", map[string]any{"name": "k", "role": "session", "sessions": []string{"capped", "free"}}).data()["key"].(string)
+	hook := map[string]any{"url": rcv.srv.URL, "active": false}
+	for _, scope := range []struct{ path, key string }{{"/api/sessions/capped/webhooks", k}, {"/api/webhooks", adminKey}} {
+		var last string
+		for i := range 50 {
+			r := e.do("POST", scope.path, hook, withKey(scope.key))
+			if r.Status != 201 {
+				t.Fatalf("%s: webhook %d: %d %s", scope.path, i+1, r.Status, r.Raw)
+			}
+			last = r.data()["id"].(string)
+		}
+		r := e.do("POST", scope.path, hook, withKey(scope.key))
+		e.expect(r, 429, "WEBHOOK_LIMIT_REACHED")
+		if r.errDetails()["maxWebhooks"] != 50.0 {
+			t.Fatalf("details: %s", r.Raw)
+		}
+		if total := e.do("GET", scope.path, nil, withKey(scope.key)).Body["pagination"].(map[string]any)["total"]; total != 50.0 {
+			t.Fatalf("%s: %v webhooks stored", scope.path, total)
+		}
+		// One deleted makes room for one.
+		e.expect(e.do("DELETE", scope.path+"/"+last, nil, withKey(scope.key)), 200, "")
+		e.expect(e.do("POST", scope.path, hook, withKey(scope.key)), 201, "")
+	}
+	// Another session's cap is its own.
+	e.expect(e.do("POST", "/api/sessions/free/webhooks", hook, withKey(k)), 201, "")
+}

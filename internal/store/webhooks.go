@@ -32,12 +32,30 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 	return &w, nil
 }
 
-// CreateWebhook stores a webhook.
-func (s *Store) CreateWebhook(ctx context.Context, w *Webhook) error {
-	_, err := s.exec(ctx, `INSERT INTO webhooks (id, session_id, url, events, headers, secret, active, retry_count,
-		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.ID, nullStr(w.SessionID), w.URL, w.Events,
-		w.Headers, w.Secret, boolInt(w.Active), w.RetryCount, w.CreatedAt, w.UpdatedAt)
-	return err
+// CreateWebhook stores a webhook unless its session (or, for a global one, the
+// global scope) has max webhooks already: then it returns ErrLimit. The count
+// and the insert are one transaction.
+func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, max int) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == "postgres" {
+			// Concurrent creates would each count below the cap: take turns.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7072657402)`); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM webhooks WHERE COALESCE(session_id, '') = ?`),
+			w.SessionID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= max {
+			return ErrLimit
+		}
+		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO webhooks (id, session_id, url, events, headers, secret,
+			active, retry_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), w.ID, nullStr(w.SessionID),
+			w.URL, w.Events, w.Headers, w.Secret, boolInt(w.Active), w.RetryCount, w.CreatedAt, w.UpdatedAt)
+		return err
+	})
 }
 
 // GetWebhook reads a webhook; sessionID "" reads a global one.

@@ -237,6 +237,11 @@ func notFound(id string) error {
 	return apperr.New(apperr.WebhookNotFound, "Webhook with id '%s' not found", id)
 }
 
+// MaxPerScope caps the webhooks of one session, and the global webhooks: every
+// event is matched against each webhook of its session inside the transaction
+// that writes it, so unbounded webhooks would slow every session's events.
+const MaxPerScope = 50
+
 // Create stores a webhook of a session ("" for a global one) and returns it with its secret.
 func (s *Service) Create(ctx context.Context, sessionID string, in Input) (*Webhook, error) {
 	if in.URL == nil {
@@ -264,7 +269,15 @@ func (s *Service) Create(ctx context.Context, sessionID string, in Input) (*Webh
 	if in.RetryCount != nil {
 		row.RetryCount = *in.RetryCount
 	}
-	if err := s.opts.Store.CreateWebhook(ctx, row); err != nil {
+	switch err := s.opts.Store.CreateWebhook(ctx, row, MaxPerScope); {
+	case errors.Is(err, store.ErrLimit):
+		scope := "session '" + sessionID + "' has"
+		if sessionID == "" {
+			scope = "there are"
+		}
+		return nil, apperr.New(apperr.WebhookLimit, "%s %d webhooks already; delete one first", scope, MaxPerScope).
+			With("maxWebhooks", MaxPerScope)
+	case err != nil:
 		return nil, fmt.Errorf("store webhook: %w", err)
 	}
 	v := s.view(row)
