@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,17 @@ func Hash(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Prefix is the part of a key that is stored and listed to recognise it: at
+// most 4 characters after "owa_", and 4 characters of an operator's own key
+// (API_KEY, at least 16 characters), so that it reveals little of either.
+func Prefix(raw string) string {
+	n := 4
+	if strings.HasPrefix(raw, "owa_") {
+		n += len("owa_")
+	}
+	return raw[:min(n, len(raw))]
+}
+
 // Generate returns a new random key.
 func Generate() string {
 	b := make([]byte, 32)
@@ -87,6 +99,10 @@ func Generate() string {
 // Bootstrap makes sure an admin key exists. With no keys stored it stores
 // apiKey (API_KEY) or, if that is empty, a random key printed once to out.
 func (s *Service) Bootstrap(ctx context.Context, apiKey string, out io.Writer) error {
+	// Keys stored by earlier versions kept 8 characters of any key.
+	if err := s.st.ShortenKeyPrefixes(ctx); err != nil {
+		return fmt.Errorf("shorten api key prefixes: %w", err)
+	}
 	n, err := s.st.CountKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("count api keys: %w", err)
@@ -150,7 +166,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, error) {
 }
 
 func (s *Service) store(ctx context.Context, name, role string, sessions []string, expires *time.Time, raw string) (*Key, error) {
-	row := &store.APIKey{ID: "key_" + randomHex(8), Name: name, Hash: Hash(raw), Prefix: raw[:min(8, len(raw))],
+	row := &store.APIKey{ID: "key_" + randomHex(8), Name: name, Hash: Hash(raw), Prefix: Prefix(raw),
 		Role: role, Sessions: sessions, CreatedAt: store.Now()}
 	if expires != nil {
 		row.ExpiresAt = expires.UnixMilli()

@@ -231,6 +231,12 @@ func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Sessi
 		row.Name = *in.Name
 	}
 	if in.Config != nil {
+		// A client that sends back the masked proxy URL it was shown keeps the stored one.
+		var old Config
+		_ = json.Unmarshal(row.Config, &old)
+		if p := in.Config.ProxyURL; p != nil && old.ProxyURL != nil && *p != *old.ProxyURL && *p == MaskProxyURL(*old.ProxyURL) {
+			in.Config.ProxyURL = old.ProxyURL
+		}
 		if row.Config, err = json.Marshal(in.Config); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"net/url"
+	"strings"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/stamp"
@@ -68,7 +69,30 @@ func view(row *store.Session) *Session {
 		CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt),
 	}
 	_ = json.Unmarshal(row.Config, &s.Config)
+	if s.Config.ProxyURL != nil {
+		masked := MaskProxyURL(*s.Config.ProxyURL)
+		s.Config.ProxyURL = &masked
+	}
 	return s
+}
+
+// credentialMask stands for a credential in answers.
+const credentialMask = "***"
+
+// MaskProxyURL hides the credentials of a proxy URL, as every answer shows it:
+// http://user:***@host:port (and http://***@host when only a user name, often
+// a token, is given). A URL without credentials is returned as it is.
+func MaskProxyURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), credentialMask)
+	} else {
+		u.User = url.User(credentialMask)
+	}
+	return strings.Replace(u.String(), "%2A%2A%2A", credentialMask, 1)
 }
 
 func strPtr(s string) *string {

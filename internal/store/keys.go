@@ -92,6 +92,14 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	return mustAffect(res, err)
 }
 
+// ShortenKeyPrefixes cuts stored prefixes to what auth.Prefix keeps: 4
+// characters after "owa_", 4 of any other key.
+func (s *Store) ShortenKeyPrefixes(ctx context.Context) error {
+	_, err := s.exec(ctx, `UPDATE api_keys SET prefix = CASE WHEN SUBSTR(prefix, 1, 4) = 'owa_'
+		THEN SUBSTR(prefix, 1, 8) ELSE SUBSTR(prefix, 1, 4) END WHERE LENGTH(prefix) > 4`)
+	return err
+}
+
 // TouchKey records that a key was used.
 func (s *Store) TouchKey(ctx context.Context, id string, at int64) error {
 	_, err := s.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, at, id)

@@ -190,8 +190,10 @@ func (s *Service) post(ctx context.Context, w *store.Webhook, ev *store.Event, s
 	if err != nil {
 		return 0, -1, 0, err
 	}
-	var headers map[string]string
-	_ = json.Unmarshal([]byte(w.Headers), &headers)
+	headers, err := s.openHeaders(w.Headers)
+	if err != nil {
+		return 0, -1, 0, err
+	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

@@ -229,8 +229,64 @@ func (s *Service) view(w *store.Webhook) *Webhook {
 		v.SessionID = &id
 	}
 	_ = json.Unmarshal([]byte(w.Events), &v.Events)
-	_ = json.Unmarshal([]byte(w.Headers), &v.Headers)
+	var stored map[string]string
+	_ = json.Unmarshal([]byte(w.Headers), &stored)
+	for k := range stored {
+		v.Headers[k] = HeaderMask
+	}
 	return v
+}
+
+// HeaderMask stands for every header value in answers: the values are often
+// credentials (Authorization), and only deliveries carry them.
+const HeaderMask = "***"
+
+// sealHeaders stores header values sealed like secrets (in clear without
+// ENCRYPTION_KEY). A value sent back as HeaderMask keeps the value stored in
+// old under that name (any case); a mask with nothing behind it is refused.
+func (s *Service) sealHeaders(in map[string]string, old string) (string, error) {
+	prev, err := s.openHeaders(old)
+	if err != nil {
+		return "", err
+	}
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		if v == HeaderMask {
+			found := false
+			for pk, pv := range prev {
+				if strings.EqualFold(pk, k) {
+					v, found = pv, true
+					break
+				}
+			}
+			if !found {
+				return "", apperr.Field("headers", fmt.Sprintf("the value of %q is %s, the mask answers show: send the real value", k, HeaderMask))
+			}
+		}
+		out[k] = s.seal.seal(v)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+// openHeaders returns the stored headers with their values in clear; values
+// stored before ENCRYPTION_KEY was set are in clear already.
+func (s *Service) openHeaders(stored string) (map[string]string, error) {
+	var h map[string]string
+	if stored == "" {
+		return h, nil
+	}
+	if err := json.Unmarshal([]byte(stored), &h); err != nil {
+		return nil, fmt.Errorf("stored webhook headers: %w", err)
+	}
+	for k, v := range h {
+		plain, err := s.seal.open(v)
+		if err != nil {
+			return nil, fmt.Errorf("webhook header %s: %w", k, err)
+		}
+		h[k] = plain
+	}
+	return h, nil
 }
 
 func notFound(id string) error {
@@ -261,10 +317,13 @@ func (s *Service) Create(ctx context.Context, sessionID string, in Input) (*Webh
 	if in.Headers == nil {
 		in.Headers = map[string]string{}
 	}
-	headers, _ := json.Marshal(in.Headers)
+	headers, err := s.sealHeaders(in.Headers, "")
+	if err != nil {
+		return nil, err
+	}
 	now := store.Now()
 	row := &store.Webhook{ID: store.NewID("wh_"), SessionID: sessionID, URL: *in.URL, Events: string(events),
-		Headers: string(headers), Secret: s.seal.seal(secret), Active: in.Active == nil || *in.Active,
+		Headers: headers, Secret: s.seal.seal(secret), Active: in.Active == nil || *in.Active,
 		RetryCount: DefaultRetryCount, CreatedAt: now, UpdatedAt: now}
 	if in.RetryCount != nil {
 		row.RetryCount = *in.RetryCount
@@ -336,8 +395,9 @@ func (s *Service) Update(ctx context.Context, sessionID, id string, in Input) (*
 		w.Events = string(b)
 	}
 	if in.Headers != nil {
-		b, _ := json.Marshal(in.Headers)
-		w.Headers = string(b)
+		if w.Headers, err = s.sealHeaders(in.Headers, w.Headers); err != nil {
+			return nil, err
+		}
 	}
 	if in.Active != nil {
 		w.Active = *in.Active
