@@ -218,3 +218,42 @@ func (e *env) wsWith(query, key string) *websocket.Conn {
 	e.t.Cleanup(func() { c.CloseNow() })
 	return c
 }
+
+// Deleting a paired whatsmeow session removes its device from whatsmeow's
+// store, whether the session runs (WhatsApp is told) or is stopped; the id
+// created again asks for a QR, as a new device.
+func TestDeleteRemovesTheDeviceStore(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	devices := func() int {
+		var n int
+		if err := e.rawDB().QueryRow(`SELECT COUNT(*) FROM whatsmeow_device`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	pair := func(id, phone string) {
+		e.expect(e.do("POST", "/api/sessions", map[string]any{"id": id}), 201, "")
+		e.waitStatus(id, "QR_READY")
+		if err := srv.Pair(ctx, e.do("GET", "/api/sessions/"+id+"/qr", nil).data()["qr"].(string), phone); err != nil {
+			t.Fatal(err)
+		}
+		e.waitStatus(id, "READY")
+	}
+	pair("running", "15557654321")
+	pair("stopped", "15557654322")
+	e.expect(e.do("POST", "/api/sessions/stopped/stop", nil), 200, "")
+	if n := devices(); n != 2 {
+		t.Fatalf("%d devices stored, want 2", n)
+	}
+	e.expect(e.do("DELETE", "/api/sessions/running", nil), 200, "")
+	if u := srv.Unlinked(); len(u) != 1 || !strings.HasPrefix(u[0], "15557654321:") {
+		t.Fatalf("WhatsApp was asked to unlink %v", u)
+	}
+	e.expect(e.do("DELETE", "/api/sessions/stopped", nil), 200, "")
+	if n := devices(); n != 0 {
+		t.Fatalf("%d devices left in the device store", n)
+	}
+	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "stopped"}), 201, "")
+	e.waitStatus("stopped", "QR_READY")
+}
