@@ -109,8 +109,28 @@ type Options struct {
 	Auth     AuthStore
 	// Emit receives every event. It never blocks: the session manager queues
 	// events per session, so an engine may call it from its own handlers.
-	Emit   func(Event)
-	Logger *slog.Logger
+	Emit func(Event)
+	// Deliver hands on an event, in order with those of Emit, and waits until
+	// OpenWA has committed it (the message row, its event and its webhook
+	// deliveries in one transaction): nil then, else why not. An engine
+	// acknowledges a message to WhatsApp only after Deliver returned nil, so
+	// that WhatsApp redelivers what a crash lost. An event handed on is
+	// applied even when ctx ends first or the session stops meanwhile; nil
+	// Deliver (tests) falls back to Emit.
+	Deliver func(ctx context.Context, ev Event) error
+	Logger  *slog.Logger
+}
+
+// Commit hands ev on through o.Deliver and waits for its commit, or through
+// o.Emit when there is no Deliver.
+func (o Options) Commit(ctx context.Context, ev Event) error {
+	if o.Deliver != nil {
+		return o.Deliver(ctx, ev)
+	}
+	if o.Emit != nil {
+		o.Emit(ev)
+	}
+	return nil
 }
 
 // Factory builds an engine for one session.

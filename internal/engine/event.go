@@ -39,6 +39,15 @@ type Failed struct {
 // MessageReceived: an incoming message, or one sent from another linked device.
 type MessageReceived struct{ Message *Message }
 
+// Undecryptable: a message arrived that the device could not decrypt. Message
+// has what WhatsApp told in the clear (id, chat, sender, time) and type
+// TypeUndecryptable; the engine asked the sender to send it again, and the
+// same id arrives as a MessageReceived when it does.
+type Undecryptable struct {
+	Message *Message
+	Reason  string
+}
+
 // AckStatus is a delivery state reported by WhatsApp.
 type AckStatus string
 
@@ -78,6 +87,7 @@ func (Disconnected) isEvent()    {}
 func (LoggedOut) isEvent()       {}
 func (Failed) isEvent()          {}
 func (MessageReceived) isEvent() {}
+func (Undecryptable) isEvent()   {}
 func (Ack) isEvent()             {}
 func (Revoked) isEvent()         {}
 func (GroupUpdated) isEvent()    {}

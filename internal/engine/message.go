@@ -19,6 +19,9 @@ const (
 	TypePoll     MessageType = "poll"
 	TypeRevoked  MessageType = "revoked"
 	TypeUnknown  MessageType = "unknown"
+	// TypeUndecryptable is the placeholder of a message the device could not
+	// decrypt yet; it takes the message's own type when the sender resends it.
+	TypeUndecryptable MessageType = "undecryptable"
 )
 
 // Outgoing is a message to send. Exactly the fields of its Type are set.

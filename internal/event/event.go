@@ -24,15 +24,18 @@ const (
 	MessageAck      = "message.ack"
 	MessageRevoked  = "message.revoked"
 	MessageFailed   = "message.failed"
-	SessionStatus   = "session.status"
-	SessionQR       = "session.qr"
-	GroupUpdated    = "group.updated"
-	WebhookTest     = "webhook.test"
+	// MessageUndecryptable: a message arrived that could not be decrypted; a
+	// placeholder is stored and replaced (with message.received) when it is resent.
+	MessageUndecryptable = "message.undecryptable"
+	SessionStatus        = "session.status"
+	SessionQR            = "session.qr"
+	GroupUpdated         = "group.updated"
+	WebhookTest          = "webhook.test"
 )
 
 // Names lists every event name.
 var Names = []string{MessageReceived, MessageSent, MessageAck, MessageRevoked, MessageFailed,
-	SessionStatus, SessionQR, GroupUpdated, WebhookTest}
+	MessageUndecryptable, SessionStatus, SessionQR, GroupUpdated, WebhookTest}
 
 // New makes an event row; its seq is set when the store writes it.
 func New(name, sessionID string, data any) *store.Event {

@@ -19,6 +19,8 @@ func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.E
 	switch e := ev.(type) {
 	case engine.MessageReceived:
 		return s.received(ctx, sessionID, e.Message)
+	case engine.Undecryptable:
+		return s.undecryptable(ctx, sessionID, e)
 	case engine.Ack:
 		for _, id := range e.WAMessageIDs {
 			if err := s.ack(ctx, sessionID, id, Status(e.Status)); err != nil {
@@ -58,8 +60,12 @@ func (s *Service) Committed(evs []*store.Event) {
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
 	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
 		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName, FromLID: in.FromLID}
+	if in.Media != nil {
+		// Kept without its bytes rather than lost when they could not be fetched.
+		c.Media = &Media{Mimetype: in.Media.Mimetype, Filename: in.Media.Filename, Missing: true}
+	}
 	if in.Media != nil && len(in.Media.Data) > 0 {
-		if _, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil {
+		if old, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil && old.Type != string(engine.TypeUndecryptable) {
 			return nil // redelivered: stored already, media included
 		}
 		mt := documentType(sniff(in.Media.Data, in.Type), in.Media.Mimetype, in.Media.Filename)
@@ -84,11 +90,65 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	}
 	switch err := s.opts.Store.SaveInbound(ctx, row, event.New(event.MessageReceived, sessionID, view(row))); {
 	case errors.Is(err, store.ErrDuplicate):
-		return nil // WhatsApp redelivered a message already stored
+		// WhatsApp redelivered a message already stored, or the sender resent
+		// one that could not be decrypted: its placeholder becomes the message.
+		return s.replacePlaceholder(ctx, sessionID, row)
 	case err != nil:
 		return fmt.Errorf("store inbound message: %w", err)
 	}
 	return nil
+}
+
+// replacePlaceholder turns the stored placeholder of an undecryptable
+// message into row, with message.received; a message already stored
+// otherwise changes nothing.
+func (s *Service) replacePlaceholder(ctx context.Context, sessionID string, row *store.Message) error {
+	old, err := s.opts.Store.MessageByWAID(ctx, sessionID, row.WAMessageID)
+	if err != nil {
+		return retryable(err)
+	}
+	if old.Type != string(engine.TypeUndecryptable) {
+		return nil
+	}
+	row.ID, row.CreatedAt, row.Status = old.ID, old.CreatedAt, old.Status
+	err = s.opts.Store.ReplacePlaceholder(ctx, row, string(engine.TypeUndecryptable),
+		event.New(event.MessageReceived, sessionID, view(row)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // replaced meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("replace undecryptable message: %w", err)
+	}
+	return nil
+}
+
+// undecryptable stores the placeholder of a message that could not be
+// decrypted, with message.undecryptable; once per WhatsApp id.
+func (s *Service) undecryptable(ctx context.Context, sessionID string, u engine.Undecryptable) error {
+	in := u.Message
+	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID})
+	now := store.Now()
+	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
+		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(engine.TypeUndecryptable), Content: b,
+		Status: string(StatusDelivered), Timestamp: in.Timestamp.UnixMilli(), CreatedAt: now, UpdatedAt: now}
+	if in.FromMe {
+		row.Status = string(StatusSent)
+	}
+	ev := event.New(event.MessageUndecryptable, sessionID, UndecryptableEvent{Message: view(row), Reason: u.Reason})
+	switch err := s.opts.Store.SaveInbound(ctx, row, ev); {
+	case errors.Is(err, store.ErrDuplicate):
+		return nil // stored already (decrypted, or as a placeholder)
+	case err != nil:
+		return fmt.Errorf("store undecryptable message: %w", err)
+	}
+	return nil
+}
+
+// UndecryptableEvent is the data of a message.undecryptable event: the
+// stored placeholder (type "undecryptable") and why it could not be read.
+type UndecryptableEvent struct {
+	*Message
+	Reason string `json:"reason"`
 }
 
 func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) error {

@@ -32,6 +32,7 @@ type Media struct {
 	Size     int64  `json:"size"`
 	Filename string `json:"filename,omitempty"`
 	URL      string `json:"url"`
+	Missing  bool   `json:"missing,omitempty" doc:"The bytes could not be fetched from WhatsApp when the message arrived (id and url are empty)."`
 }
 
 // content is the JSON stored in messages.content.

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,34 +22,86 @@ import (
 func (m *Manager) consume(id string, rt *runtime) {
 	defer m.wg.Done()
 	for {
-		ev, ok := rt.queue.pop()
+		it, ok := rt.queue.pop()
 		if !ok {
 			return
 		}
-		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-			err := m.apply(m.ctx, id, rt, ev)
-			if err == nil || !apperr.Unavailable(err) {
-				if err != nil {
-					m.log.Warn("engine event not applied", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
-				}
-				break
-			}
-			m.log.Warn("engine event waits for the database", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
-			select {
-			case <-m.ctx.Done():
-				return
-			case <-time.After(wait):
-			}
+		err := m.applyUntilStored(id, rt, it.ev)
+		if it.done != nil {
+			it.done <- err
+		}
+		if m.ctx.Err() != nil {
+			m.abandon(rt)
+			return
 		}
 	}
 }
 
-// apply handles one engine event under the session lock. Events of a runtime
-// that was stopped or replaced meanwhile are stale and dropped.
+// applyUntilStored applies ev, again while the database is away, until it is
+// applied, fails for good, or the manager closes.
+func (m *Manager) applyUntilStored(id string, rt *runtime, ev engine.Event) error {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := m.apply(m.ctx, id, rt, ev)
+		if err == nil || !apperr.Unavailable(err) {
+			if err != nil {
+				m.log.Warn("engine event not applied", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
+			}
+			return err
+		}
+		m.log.Warn("engine event waits for the database", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
+		select {
+		case <-m.ctx.Done():
+			return fmt.Errorf("not stored before shutdown: %w", err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// abandon tells whoever waits for the commit of rt's remaining events that
+// it will not come (the manager closed): their engines do not acknowledge
+// them, and WhatsApp delivers them again.
+func (m *Manager) abandon(rt *runtime) {
+	rt.queue.close()
+	for {
+		it, ok := rt.queue.pop()
+		if !ok {
+			return
+		}
+		if it.done != nil {
+			it.done <- errClosed
+		}
+	}
+}
+
+var errClosed = errors.New("the server is shutting down")
+
+// deliver is rt's engine.Options.Deliver: it queues ev behind the events
+// emitted before it and waits for its commit.
+func (m *Manager) deliver(rt *runtime) func(context.Context, engine.Event) error {
+	return func(ctx context.Context, ev engine.Event) error {
+		done := make(chan error, 1)
+		if !rt.queue.pushItem(item{ev: ev, done: done}) {
+			return errStopped
+		}
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the commit: %w", ctx.Err())
+		}
+	}
+}
+
+var errStopped = errors.New("the session stopped")
+
+// apply handles one engine event. What WhatsApp told (messages, acks,
+// revokes, group changes) is stored even when its runtime was stopped or
+// replaced meanwhile: a stop drains, it does not drop. Status changes of
+// such a stale runtime are dropped; they are applied under the session lock.
 func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.Event) error {
 	switch ev.(type) {
-	case engine.MessageReceived, engine.Ack, engine.Revoked, engine.GroupUpdated:
-		if m.runtimeOf(id) == rt && m.opts.Observer != nil {
+	case engine.MessageReceived, engine.Ack, engine.Revoked, engine.GroupUpdated, engine.Undecryptable:
+		if m.opts.Observer != nil {
 			return m.opts.Observer.EngineEvent(ctx, id, ev)
 		}
 		return nil

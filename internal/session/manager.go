@@ -294,6 +294,7 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 		SessionID: row.ID,
 		Auth:      authStore{st: m.opts.Store, id: row.ID},
 		Emit:      rt.queue.push,
+		Deliver:   m.deliver(rt),
 		Logger:    m.opts.Logger.With("component", "engine", "engine", row.Engine, "session_id", row.ID),
 	}
 	if cfg.ProxyURL != nil {
@@ -645,8 +646,17 @@ func (m *Manager) Close(ctx context.Context) {
 		}
 		unlock()
 	}
-	m.cancel() // consumers still waiting for the database give up
-	m.wg.Wait()
+	// The consumers store what the engines delivered before they stopped;
+	// past ctx, those still waiting for the database give up (what they held
+	// was not acknowledged to WhatsApp, which delivers it again).
+	drained := make(chan struct{})
+	go func() { m.wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	}
+	m.cancel()
+	<-drained
 }
 
 // setStatus moves row to status `to` if the state machine allows it, applies

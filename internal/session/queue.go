@@ -11,38 +11,49 @@ import (
 // practice by the rate at which WhatsApp delivers events.
 type queue struct {
 	mu     sync.Mutex
-	items  []engine.Event
+	items  []item
 	closed bool
 	notify chan struct{} // capacity 1: "something changed"
 }
 
+// item is a queued event; done, when set, is told how its commit went
+// (capacity 1: the consumer never waits for the engine).
+type item struct {
+	ev   engine.Event
+	done chan<- error
+}
+
 func newQueue() *queue { return &queue{notify: make(chan struct{}, 1)} }
 
-func (q *queue) push(ev engine.Event) {
+func (q *queue) push(ev engine.Event) { q.pushItem(item{ev: ev}) }
+
+// pushItem queues it; false when the queue was closed (it is not queued).
+func (q *queue) pushItem(it item) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return
+		return false
 	}
-	q.items = append(q.items, ev)
+	q.items = append(q.items, it)
 	q.mu.Unlock()
 	q.signal()
+	return true
 }
 
 // pop blocks until an event is there, or returns false once closed and drained.
-func (q *queue) pop() (engine.Event, bool) {
+func (q *queue) pop() (item, bool) {
 	for {
 		q.mu.Lock()
 		if len(q.items) > 0 {
-			ev := q.items[0]
-			q.items[0] = nil
+			it := q.items[0]
+			q.items[0] = item{}
 			q.items = q.items[1:]
 			q.mu.Unlock()
-			return ev, true
+			return it, true
 		}
 		if q.closed {
 			q.mu.Unlock()
-			return nil, false
+			return item{}, false
 		}
 		q.mu.Unlock()
 		<-q.notify

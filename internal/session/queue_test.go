@@ -18,8 +18,8 @@ func TestQueueNeverBlocksTheEngine(t *testing.T) {
 		t.Fatalf("len %d", q.len())
 	}
 	for i := range n {
-		ev, ok := q.pop()
-		if !ok || ev.(engine.Ack).WAMessageIDs[0] != string(rune('a'+i%26)) {
+		it, ok := q.pop()
+		if !ok || it.ev.(engine.Ack).WAMessageIDs[0] != string(rune('a'+i%26)) {
 			t.Fatalf("event %d out of order", i)
 		}
 	}

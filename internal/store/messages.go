@@ -293,6 +293,18 @@ func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*E
 	})
 }
 
+// ReplacePlaceholder turns a stored placeholder (type placeholderType) into
+// the message m (its type, sender, content and timestamp), with the events,
+// in one transaction; ErrNotFound when no such placeholder is left.
+func (s *Store) ReplacePlaceholder(ctx context.Context, m *Message, placeholderType string, evs ...*Event) error {
+	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET type = ?, sender = ?, content = ?, timestamp = ?,
+			updated_at = ? WHERE id = ? AND type = ?`), m.Type, m.Sender, string(m.Content), m.Timestamp, m.UpdatedAt, m.ID,
+			placeholderType)
+		return mustAffect(res, err)
+	})
+}
+
 // SessionsWithOutbox lists the sessions that have messages waiting to go out.
 func (s *Store) SessionsWithOutbox(ctx context.Context) ([]string, error) {
 	return s.column(ctx, `SELECT DISTINCT session_id FROM messages WHERE status IN ('queued', 'sending')`)

@@ -370,7 +370,10 @@ func (e *Engine) MockInbound(ctx context.Context, msg *engine.Message) (*engine.
 		msg.Timestamp = time.Now().UTC()
 	}
 	msg.FromMe = false
-	e.opts.Emit(engine.MessageReceived{Message: msg})
+	// Answered once OpenWA committed it, as a real engine acknowledges.
+	if err := e.opts.Commit(ctx, engine.MessageReceived{Message: msg}); err != nil {
+		return nil, fmt.Errorf("inbound message not stored: %w", err)
+	}
 	return msg, nil
 }
 

@@ -112,7 +112,17 @@ func (e *Engine) Connect(ctx context.Context) error {
 			return fmt.Errorf("config.proxyUrl: %w", err)
 		}
 	}
-	cli.AddEventHandler(e.handle)
+	// A message is acknowledged to WhatsApp only once OpenWA stored it (the
+	// handler reports success); a message decrypted but not stored before a
+	// crash is kept decrypted in the device store, so that WhatsApp's
+	// redelivery is not decrypted twice (the Signal ratchet has moved on).
+	cli.SynchronousAck = true
+	cli.EnableDecryptedEventBuffer = true
+	// Sent messages are kept in the device store for retry receipts, which
+	// may come after a restart.
+	cli.UseRetryMessageStore = true
+	cli.AutomaticMessageRerequestFromPhone = true
+	cli.AddEventHandlerWithSuccessStatus(e.handle)
 	qctx, cancel := context.WithCancel(context.Background())
 	if dev.ID == nil {
 		qr, err := cli.GetQRChannel(qctx)
@@ -159,8 +169,10 @@ func (e *Engine) readQR(ctx context.Context, qr <-chan whatsmeow.QRChannelItem) 
 	}
 }
 
-// handle runs on whatsmeow's event goroutine: it translates and hands on, never blocks.
-func (e *Engine) handle(evt any) {
+// handle runs on whatsmeow's event goroutine: it translates and hands on. It
+// waits only for the commit of received messages, and reports whether the
+// event may be acknowledged to WhatsApp.
+func (e *Engine) handle(evt any) bool {
 	switch v := evt.(type) {
 	case *events.PairSuccess:
 		e.mu.Lock()
@@ -169,7 +181,7 @@ func (e *Engine) handle(evt any) {
 		b, _ := json.Marshal(authState{JID: v.ID.String()})
 		if err := e.opts.Auth.SaveAuth(context.Background(), b); err != nil {
 			e.emit(engine.Failed{Reason: "could not store the pairing: " + err.Error()})
-			return
+			return true
 		}
 	case *events.LoggedOut:
 		e.mu.Lock()
@@ -177,14 +189,16 @@ func (e *Engine) handle(evt any) {
 		e.mu.Unlock()
 		_ = e.opts.Auth.ClearAuth(context.Background())
 	case *events.Message:
-		e.received(v)
-		return
+		return e.received(v)
+	case *events.UndecryptableMessage:
+		e.undecryptable(v)
+		return true
 	case *events.GroupInfo:
 		e.groupChanged(v.JID, groupChanges(v))
-		return
+		return true
 	case *events.JoinedGroup:
 		e.emit(engine.GroupUpdated{Group: *group(&v.GroupInfo), Changed: []string{"joined"}})
-		return
+		return true
 	case *events.Receipt:
 		// Receipts of others for our messages, and the account's own "read" /
 		// "played" from another device (the phone) for messages it received.
@@ -192,11 +206,11 @@ func (e *Engine) handle(evt any) {
 		if st, ok := ackStatus(v.Type); ok && (!v.IsFromMe || self) {
 			e.emit(engine.Ack{ChatID: e.phoneJID(v.Chat).String(), WAMessageIDs: v.MessageIDs, Status: st, Timestamp: v.Timestamp.UTC()})
 		}
-		return
+		return true
 	}
 	ev, ok := connectionEvent(evt, e.me(), time.Now())
 	if !ok {
-		return
+		return true
 	}
 	e.mu.Lock()
 	_, ready := ev.(engine.Ready)
@@ -209,6 +223,7 @@ func (e *Engine) handle(evt any) {
 		e.emit(engine.Connecting{})
 	}
 	e.emit(ev)
+	return true
 }
 
 func isDown(ev engine.Event) bool {
@@ -257,12 +272,15 @@ func (e *Engine) Disconnect(context.Context) error {
 	cli, cancel := e.client, e.cancel
 	e.client, e.ctx, e.cancel = nil, nil, nil
 	e.mu.Unlock()
+	// First end the waits of a handler in progress (what it handed on is
+	// stored all the same, and acknowledged at the next connection), then
+	// close; RemoveEventHandlers returns once no handler runs.
+	if cancel != nil {
+		cancel()
+	}
 	if cli != nil {
 		cli.Disconnect()
 		cli.RemoveEventHandlers()
-	}
-	if cancel != nil {
-		cancel()
 	}
 	e.wg.Wait()
 	return nil

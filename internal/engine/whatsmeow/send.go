@@ -139,55 +139,86 @@ func (e *Engine) SendPresence(ctx context.Context, chatID string, state engine.P
 	return fmt.Errorf("presence %q: %w", state, engine.ErrUnsupported)
 }
 
-// received hands on an incoming message. Media is downloaded on a goroutine
-// of the engine's (never on whatsmeow's event goroutine); the message is
-// emitted once its bytes are here, or without them, and a log line, when the
-// download fails.
-func (e *Engine) received(v *events.Message) {
+// commitWait bounds how long whatsmeow's event goroutine waits for OpenWA to
+// commit a received message before leaving it unacknowledged (it is stored
+// all the same once the database answers; WhatsApp's redelivery is then
+// recognised as such).
+const commitWait = time.Minute
+
+// received hands on an incoming message and reports whether OpenWA committed
+// it: only then does whatsmeow acknowledge it to WhatsApp (SynchronousAck), so
+// that a message a crash lost is delivered again. It runs on whatsmeow's event
+// goroutine, which is what keeps the messages in WhatsApp's order; media is
+// downloaded here too, bounded in time, and a message whose bytes could not
+// be fetched is handed on without them (its media marked missing).
+func (e *Engine) received(v *events.Message) bool {
 	ev := incoming(v)
-	rcv, ok := ev.(engine.MessageReceived)
-	if !ok {
-		if ev != nil {
-			e.emit(ev)
-		}
-		return
+	if ev == nil {
+		return true // protocol traffic: nothing to store
 	}
-	m := rcv.Message
-	media := downloadable(v.Message)
 	e.mu.Lock()
 	cli, ctx := e.client, e.ctx
-	if media != nil && m.Media != nil && cli != nil {
-		e.wg.Add(1) // under e.mu: Disconnect clears e.client under it before waiting
-	}
 	e.mu.Unlock()
-	if media == nil || m.Media == nil || cli == nil {
-		e.emit(engine.MessageReceived{Message: m})
+	if ctx == nil || ctx.Err() != nil {
+		return false // disconnecting: left for WhatsApp to deliver again
+	}
+	if rcv, ok := ev.(engine.MessageReceived); ok {
+		if media := downloadable(v.Message); media != nil && rcv.Message.Media != nil && cli != nil {
+			e.download(ctx, cli, media, rcv.Message)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, commitWait)
+	defer cancel()
+	if err := e.opts.Commit(wctx, ev); err != nil {
+		e.log().Warn("received message not stored yet: left unacknowledged", "id", v.Info.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// download fetches a received message's media into m, or leaves it without
+// bytes (and says why in the log).
+func (e *Engine) download(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, m *engine.Message) {
+	select { // a few downloads at a time: a burst of media cannot take all memory
+	case e.downloads <- struct{}{}:
+		defer func() { <-e.downloads }()
+	case <-ctx.Done():
 		return
 	}
-	go func() {
-		defer e.wg.Done()
-		select { // a few downloads at a time: a burst of media cannot take all memory
-		case e.downloads <- struct{}{}:
-			defer func() { <-e.downloads }()
-		case <-ctx.Done():
-			return
-		}
-		if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > maxDownload {
-			e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
-		} else {
-			dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			data, err := cli.Download(dctx, media)
-			cancel()
-			if err != nil {
-				e.log().Warn("cannot download received media", "id", m.WAMessageID, "err", err)
-			} else {
-				m.Media.Data = data
-			}
-		}
-		if ctx.Err() == nil {
-			e.emit(engine.MessageReceived{Message: m})
-		}
-	}()
+	if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > maxDownload {
+		e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	data, err := cli.Download(dctx, media)
+	cancel()
+	if err != nil {
+		e.log().Warn("cannot download received media", "id", m.WAMessageID, "err", err)
+		return
+	}
+	m.Media.Data = data
+}
+
+// undecryptable reports a message the device could not decrypt; whatsmeow
+// already asked the sender (and the account's phone) to send it again.
+func (e *Engine) undecryptable(v *events.UndecryptableMessage) {
+	m := receivedMessage(&events.Message{Info: v.Info})
+	m.Type = engine.TypeUndecryptable
+	reason := "the message could not be decrypted"
+	if v.IsUnavailable {
+		reason = "the message is not available on this device"
+	}
+	e.mu.Lock()
+	ctx := e.ctx
+	e.mu.Unlock()
+	if ctx == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, commitWait)
+	defer cancel()
+	if err := e.opts.Commit(wctx, engine.Undecryptable{Message: m, Reason: reason}); err != nil {
+		e.log().Warn("undecryptable message not stored", "id", v.Info.ID, "err", err)
+	}
 }
 
 // groupChange is a group notification waiting for the group to be read.
