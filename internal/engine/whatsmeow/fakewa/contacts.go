@@ -226,7 +226,11 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 		delete(attrs, "sender_lid")
 		attrs["from"], attrs["sender_pn"] = from.LID, from.JID
 	}
-	return c.Send(ctx, waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{enc}})
+	s.mu.Lock()
+	s.sent[id] = sentMessage{from: from, typ: typ, msg: msg}
+	s.mu.Unlock()
+	// Kept until the device acknowledges it; sent now when it is connected.
+	return s.enqueue(ctx, c.Payload.GetUsername(), id, waBinary.Node{Tag: "message", Attrs: attrs, Content: []waBinary.Node{enc}})
 }
 
 // SendGroupText writes text in a group from the contact, as WhatsApp clients

@@ -62,8 +62,10 @@ type Server struct {
 	blocked  map[string]bool   // LID users the linked account blocked
 	media    map[string][]byte // uploaded (encrypted) media by path
 	errs     []error
-	seen     []*waBinary.Node // receipts and chat states clients sent
-	unlinked []string         // devices that logged themselves out
+	seen     []*waBinary.Node            // receipts and chat states clients sent
+	unlinked []string                    // devices that logged themselves out
+	pending  map[uint64][]pendingMessage // per account: messages its device has not acknowledged
+	sent     map[string]sentMessage      // what contacts sent, by id, for retry receipts
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -149,7 +151,8 @@ func (s *Server) SetRefs(refs ...string) {
 func New() *Server {
 	s := &Server{Root: *root(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
 		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{},
-		contacts: map[string]*Contact{}, groups: map[string]*group{}, blocked: map[string]bool{}, media: map[string][]byte{}}
+		contacts: map[string]*Contact{}, groups: map[string]*group{}, blocked: map[string]bool{}, media: map[string][]byte{},
+		pending: map[uint64][]pendingMessage{}, sent: map[string]sentMessage{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -212,6 +215,13 @@ type Conn struct {
 	wn, rn      uint32
 	pairing     *codePairing    // a pairing by code in progress
 	later       []waBinary.Node // sent after the answer to the IQ being handled
+	closed      bool            // the connection ended
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // notifyLater sends n once the IQ being answered has its answer.
@@ -361,6 +371,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.conns = append(s.conns, c)
 	s.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+	}()
 	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
 		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
 			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
@@ -373,6 +388,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else { // a linked device logging in
 		_ = c.Send(ctx, waBinary.Node{Tag: "success", Attrs: waBinary.Attrs{"t": time.Now().Unix(),
 			"lid": types.NewJID(lidOf(c.Payload.GetUsername()), types.HiddenUserServer)}})
+		s.redeliver(ctx, c)
 	}
 	for {
 		_, msg, err := ws.Read(ctx)
@@ -403,6 +419,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				s.mu.Lock()
 				s.seen = append(s.seen, n)
 				s.mu.Unlock()
+			}
+			s.acknowledged(c, n)
+			if n.Tag == "receipt" && n.Attrs["type"] == "retry" {
+				s.resend(ctx, c, n)
 			}
 			if s.answer(ctx, c, n) {
 				return
