@@ -506,6 +506,16 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 			s.failed(fmt.Errorf("%s cannot decrypt message %s: %w", ct.JID.User, id, err))
 		}
 	}
+	if enc, ok := n.GetOptionalChildByTag("enc"); ok && to.Server != types.GroupServer {
+		// One device's copy, not in a participants list: a resend answering a retry receipt.
+		if ct := s.contact(to.User); ct != nil {
+			if plain, err := ct.decrypt(ctx, peer, "", enc); err == nil {
+				deliver(ct, plain)
+			} else {
+				s.failed(fmt.Errorf("%s cannot decrypt resent message %s: %w", ct.JID.User, id, err))
+			}
+		}
+	}
 	if sk, ok := n.GetOptionalChildByTag("enc"); ok && to.Server == types.GroupServer {
 		for _, ct := range s.members(to) {
 			if plain, err := ct.decrypt(ctx, peer, to.String(), sk); err == nil {
