@@ -21,9 +21,9 @@ func TestMockInboundAnswersAfterCommit(t *testing.T) {
 		id := r.data()["waMessageId"].(string)
 		var rows, evs, deliveries int
 		err := db.QueryRow(`SELECT
-			(SELECT COUNT(*) FROM messages WHERE wa_message_id = ?),
-			(SELECT COUNT(*) FROM events WHERE name = 'message.received' AND data LIKE ?),
-			(SELECT COUNT(*) FROM deliveries d JOIN events v ON v.seq = d.event_seq WHERE v.data LIKE ?)`,
+			(SELECT COUNT(*) FROM messages WHERE wa_message_id = $1),
+			(SELECT COUNT(*) FROM events WHERE name = 'message.received' AND data LIKE $2),
+			(SELECT COUNT(*) FROM deliveries d JOIN events v ON v.seq = d.event_seq WHERE v.data LIKE $3)`,
 			id, "%"+id+"%", "%"+id+"%").Scan(&rows, &evs, &deliveries)
 		if err != nil {
 			t.Fatal(err)
