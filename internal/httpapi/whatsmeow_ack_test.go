@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 
@@ -94,5 +95,38 @@ func TestWhatsmeowUndecryptableMessage(t *testing.T) {
 	}
 	if errs := srv.Errors(); len(errs) > 0 {
 		t.Fatalf("server side: %v", errs)
+	}
+}
+
+// An image whose bytes cannot be fetched (gone from the media host) is
+// stored and forwarded all the same, its media marked missing, rather than
+// lost or left unacknowledged.
+func TestWhatsmeowMediaThatCannotBeFetched(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	pairWhatsmeow(t, e, srv, "wa")
+
+	up, err := srv.Upload([]byte{0xff, 0xd8, 0xff, 0xe0, 1, 2, 3}, whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Expire(up)
+	if err := srv.SendMessage(ctx, alice, "3EB0GONE", "media", up.Image("image/jpeg", "gone")); err != nil {
+		t.Fatal(err)
+	}
+	m := e.firstInbound("wa")
+	media, _ := m["media"].(map[string]any)
+	if m["type"] != "image" || m["caption"] != "gone" || media == nil || media["missing"] != true || media["mimetype"] != "image/jpeg" {
+		t.Fatalf("stored: %v", m)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(srv.Unacknowledged()) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("left unacknowledged: %v", srv.Unacknowledged())
+		}
+	}
+	if evs, _ := e.events("after=0&limit=100&events=message.received"); len(evs) != 1 {
+		t.Fatalf("%d message.received events", len(evs))
 	}
 }

@@ -50,7 +50,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) bool {
 		s.mu.Lock()
 		data, ok := s.media[r.URL.Path]
 		s.mu.Unlock()
-		if !ok {
+		if !ok || data == nil {
 			http.NotFound(w, r)
 			return true
 		}
@@ -180,4 +180,13 @@ func (s *Server) Blocked(c *Contact) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.blocked[c.LID.User]
+}
+
+// Expire removes an upload from the media host, as WhatsApp does after some
+// weeks: a download of it is a 404.
+func (s *Server) Expire(u *Uploaded) {
+	path, _, _ := strings.Cut(u.DirectPath, "?")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.media[path] = nil // kept as a tombstone, so that no later upload takes its path
 }
