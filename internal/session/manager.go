@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/cache"
@@ -647,17 +648,24 @@ func (m *Manager) Close(ctx context.Context) {
 		unlock()
 	}
 	// The consumers store what the engines delivered before they stopped;
-	// past ctx, those still waiting for the database give up (what they held
-	// was not acknowledged to WhatsApp, which delivers it again).
+	// past ctx or drainWait, those still waiting for the database give up
+	// (what they held was not acknowledged to WhatsApp, which delivers it again).
 	drained := make(chan struct{})
 	go func() { m.wg.Wait(); close(drained) }()
+	t := time.NewTimer(drainWait)
+	defer t.Stop()
 	select {
 	case <-drained:
 	case <-ctx.Done():
+	case <-t.C:
 	}
 	m.cancel()
 	<-drained
 }
+
+// drainWait bounds how long Close waits for the event consumers to store
+// what is queued (they wait only while the database is away).
+const drainWait = 10 * time.Second
 
 // setStatus moves row to status `to` if the state machine allows it, applies
 // mutate, and stores the row with its session.status event (and any extra
