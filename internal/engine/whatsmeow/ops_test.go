@@ -207,7 +207,7 @@ func TestSendEveryType(t *testing.T) {
 }
 
 // A contact sends images, more at once than the engine downloads in
-// parallel: the engine downloads and decrypts each off the event goroutine,
+// parallel: the engine downloads and decrypts each before handing it on,
 // and every message carries its bytes.
 func TestReceiveMedia(t *testing.T) {
 	ctx := context.Background()

@@ -102,7 +102,7 @@ func incoming(e *events.Message) engine.Event {
 }
 
 // receivedMessage translates an incoming message. Media bytes are not here:
-// the engine downloads them later, outside whatsmeow's event handler. Where
+// the engine downloads them before handing the message on. Where
 // WhatsApp names the sender by LID and gives the phone JID too, From (and, in
 // a 1:1 chat, ChatID) is the phone JID and FromLID the LID: OpenWA's users
 // address people by phone number.
