@@ -47,9 +47,12 @@ type ListOut[T any] struct {
 	Body ListEnvelope[T]
 }
 
-// PageQuery is the ?page= and ?limit= of every list.
+// PageQuery is the ?page= and ?limit= of every list. page is bounded so that
+// the offset (page-1)*limit stays far inside every integer the handlers and
+// the databases use: a larger page is a 400 naming page, never an overflowed
+// (negative) offset.
 type PageQuery struct {
-	Page  int `query:"page" minimum:"1" default:"1" doc:"Page number, from 1."`
+	Page  int `query:"page" minimum:"1" maximum:"1000000" default:"1" doc:"Page number, from 1 (at most 1000000)."`
 	Limit int `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Items per page."`
 }
 
