@@ -86,7 +86,16 @@ func Engines(devices *sqlstore.Container, whatsmeowTransport http.RoundTripper) 
 // Option changes how New builds the app.
 type Option func(*options)
 
-type options struct{ whatsmeowTransport http.RoundTripper }
+type options struct {
+	whatsmeowTransport         http.RoundTripper
+	bodyTimeout, uploadTimeout time.Duration
+}
+
+// WithBodyTimeouts changes how long a request body may take to arrive (see
+// httpapi.DefaultBodyTimeout): tests make them short.
+func WithBodyTimeouts(body, upload time.Duration) Option {
+	return func(o *options) { o.bodyTimeout, o.uploadTimeout = body, upload }
+}
 
 // WithWhatsmeowTransport sends the whatsmeow engine's connections through rt
 // instead of the network: tests point it at a fake WhatsApp server.
@@ -220,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	api := httpapi.New(httpapi.Options{
 		Config: cfg, Version: Version, Sessions: sessions, Auth: keys, Messages: messages, Logger: log, Limiter: limiter,
 		Webhooks: hooks, Events: events, Realtime: rt, Metrics: m,
+		BodyTimeout: o.bodyTimeout, UploadTimeout: o.uploadTimeout,
 		Health: map[string]httpapi.Checker{
 			"database": st.Ping,
 			"cache":    c.Ping,

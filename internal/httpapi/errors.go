@@ -121,6 +121,8 @@ func fromHuma(info *reqInfo, status int, msg string, errs ...error) *ErrorRespon
 		return toResponse(info, apperr.Invalid(fields...))
 	case http.StatusRequestEntityTooLarge:
 		return toResponse(info, apperr.New(apperr.PayloadTooLarge, "the request body is too large"))
+	case http.StatusRequestTimeout:
+		return timeoutResponse(info)
 	case http.StatusUnsupportedMediaType:
 		return toResponse(info, apperr.New(apperr.UnsupportedMedia, "unsupported Content-Type: send the body as JSON with Content-Type: application/json"))
 	case http.StatusNotFound:
@@ -175,9 +177,20 @@ func installErrorHook() {
 	})
 }
 
+// timeoutResponse answers a body that did not arrive within its deadline:
+// 408 with VALIDATION_ERROR on body.
+func timeoutResponse(info *reqInfo) *ErrorResponse {
+	r := toResponse(info, bodyTimeoutError())
+	r.status = http.StatusRequestTimeout
+	return r
+}
+
 // writeError writes err as the error envelope, outside huma (middleware).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	resp := toResponse(infoOf(r.Context()), err)
+	writeResponse(w, toResponse(infoOf(r.Context()), err))
+}
+
+func writeResponse(w http.ResponseWriter, resp *ErrorResponse) {
 	for k, v := range resp.headers {
 		w.Header()[k] = v
 	}

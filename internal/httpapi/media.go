@@ -155,6 +155,13 @@ func (s *Server) multipart(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		fail := func(err error) {
+			if bodyTimedOut(err) {
+				writeResponse(w, timeoutResponse(infoOf(r.Context())))
+				return
+			}
+			writeError(w, r, multipartErr(err))
+		}
 		mr, err := r.MultipartReader()
 		if err != nil {
 			writeError(w, r, apperr.Field("body", "not a valid multipart/form-data body"))
@@ -168,7 +175,7 @@ func (s *Server) multipart(next http.Handler) http.Handler {
 				break
 			}
 			if err != nil {
-				writeError(w, r, multipartErr(err))
+				fail(err)
 				return
 			}
 			name := part.FormName()
@@ -179,7 +186,7 @@ func (s *Server) multipart(next http.Handler) http.Handler {
 				}
 				data, err := io.ReadAll(io.LimitReader(part, int64(s.opts.Config.MaxUploadMB)<<20+1))
 				if err != nil {
-					writeError(w, r, multipartErr(err))
+					fail(err)
 					return
 				}
 				up = &upload{data: data, filename: part.FileName(), mimetype: part.Header.Get("Content-Type")}
@@ -187,7 +194,7 @@ func (s *Server) multipart(next http.Handler) http.Handler {
 			}
 			val, err := io.ReadAll(io.LimitReader(part, 64<<10))
 			if err != nil {
-				writeError(w, r, multipartErr(err))
+				fail(err)
 				return
 			}
 			switch name {

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -87,6 +89,13 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", info.id)
 		rec := &recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		if hasBody(r) && r.URL.Path != "/ws" { // a hijacked WebSocket would keep the deadline
+			d := s.bodyTimeout
+			if r.Method == http.MethodPost && mediaRoute.MatchString(r.URL.Path) {
+				d = s.uploadTimeout
+			}
+			_ = http.NewResponseController(w).SetReadDeadline(info.start.Add(d))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -188,19 +197,42 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		p, err := s.opts.Auth.Authenticate(r.Context(), presentedKey(r))
 		if err != nil {
-			writeError(w, r, err)
+			refuse(w, r, err)
 			return
 		}
 		info.principal = p
 		if ok, wait := s.limiter.Allow(r.Context(), p.KeyID); !ok {
 			e := apperr.New(apperr.RateLimited, "rate limit of %g requests per second exceeded; retry later", s.opts.Config.RateLimitRPS)
 			e.RetryAfter = wait
-			writeError(w, r, e)
+			refuse(w, r, e)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request whose body will never be read and closes the
+// connection. Without the deadline the server would drain the body before
+// closing, and a body trickled a byte at a time would hold the connection.
+func refuse(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	writeError(w, r, err)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+// bodyTimedOut reports whether reading a body failed on its deadline.
+func bodyTimedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// bodyTimeoutError is the answer to a body that did not arrive in time (408;
+// the server closes the connection, the rest of the body is never read).
+func bodyTimeoutError() error {
+	return apperr.Field("body", "the request body did not arrive in time")
 }
 
 func mutating(method string) bool {

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -55,7 +56,19 @@ type Options struct {
 	// Ready reports whether the database is reachable and migrated.
 	Ready  Checker
 	Logger *slog.Logger
+	// BodyTimeout and UploadTimeout bound the reading of a request body:
+	// media sends get UploadTimeout, every other body BodyTimeout. Zero
+	// means DefaultBodyTimeout and DefaultUploadTimeout.
+	BodyTimeout, UploadTimeout time.Duration
 }
+
+// How long a client may take to send a request body, counted from the
+// moment its headers are read. A body still arriving then is cut: 408 and
+// the connection closed, so that slow senders cannot hold connections.
+const (
+	DefaultBodyTimeout   = 30 * time.Second
+	DefaultUploadTimeout = 10 * time.Minute
+)
 
 // Server is the HTTP API.
 type Server struct {
@@ -63,8 +76,10 @@ type Server struct {
 	log     *slog.Logger
 	limiter Limiter
 	maxBody int64
-	started time.Time
-	handler http.Handler
+	// bodyTimeout and uploadTimeout: see Options.
+	bodyTimeout, uploadTimeout time.Duration
+	started                    time.Time
+	handler                    http.Handler
 
 	healthMu sync.Mutex
 	failures map[string]int // failed health checks in a row, by component
@@ -79,9 +94,11 @@ func New(opts Options) *Server {
 		log:     opts.Logger.With("component", "http"),
 		limiter: opts.Limiter,
 		// Media may come as base64 in JSON: a third larger than the bytes.
-		maxBody:  int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
-		started:  time.Now(),
-		failures: map[string]int{},
+		maxBody:       int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
+		bodyTimeout:   cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
+		uploadTimeout: cmp.Or(opts.UploadTimeout, DefaultUploadTimeout),
+		started:       time.Now(),
+		failures:      map[string]int{},
 	}
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("OpenWA API", opts.Version)
@@ -98,6 +115,11 @@ func New(opts Options) *Server {
 	// Times are written as stamp.Time; their schema is time.Time's (string, date-time).
 	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[stamp.Time](), reflect.TypeFor[time.Time]())
 	s.api = humago.New(routeMux{mux}, cfg)
+	// The read deadline of a body is set once, by outer, for every route;
+	// huma would otherwise replace it with its own 5 s on the routes it serves.
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
+		op.BodyReadTimeout = 0
+	})
 
 	s.healthRoutes()
 	s.sessionRoutes()
