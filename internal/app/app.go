@@ -127,6 +127,7 @@ type App struct {
 	Messages *message.Service
 	Webhooks *webhook.Service
 	Events   *event.Log
+	Audit    *auth.AuditRetention
 	Hub      *realtime.Hub
 	Store    *store.Store
 	Devices  *sqlstore.Container // whatsmeow's device store, in Store's database
@@ -221,6 +222,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		}
 	})
 	events := event.NewLog(st, time.Duration(cfg.EventRetentionDays)*24*time.Hour, log)
+	audit := auth.NewAuditRetention(st, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log)
 	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins)}
 	var limiter httpapi.Limiter = auth.NewLimiter(cfg.RateLimitRPS, cfg.RateLimitBurst)
 	if rc, ok := c.(*redis.Cache); ok {
@@ -250,18 +252,19 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			return nil
 		},
 	})
-	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Hub: hub,
+	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Audit: audit, Hub: hub,
 		Store: st, Devices: devices, cache: c, bus: bus, log: log}, nil
 }
 
 // Start starts the background workers (outbox, webhook deliveries, event
-// retention) and restores the sessions.
+// and audit retention) and restores the sessions.
 func (a *App) Start(ctx context.Context) error {
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(wctx)
 	g.Go(func() error { return a.Messages.Run(gctx) })
 	g.Go(func() error { return a.Webhooks.Run(gctx) })
 	g.Go(func() error { return a.Events.Run(gctx) })
+	g.Go(func() error { return a.Audit.Run(gctx) })
 	if a.bus != nil {
 		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish) })
 	}

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
@@ -51,4 +53,52 @@ func (s *Service) AuditLog(ctx context.Context, limit, offset int) ([]*AuditEntr
 		out[i] = e
 	}
 	return out, total, nil
+}
+
+// AuditRetention keeps the audit log to AUDIT_RETENTION_DAYS. Its Run is a
+// background job owned by the app, like the event and message retention.
+type AuditRetention struct {
+	st   *store.Store
+	keep time.Duration
+	log  *slog.Logger
+}
+
+// NewAuditRetention returns the job; keep <= 0 keeps every row.
+func NewAuditRetention(st *store.Store, keep time.Duration, log *slog.Logger) *AuditRetention {
+	return &AuditRetention{st: st, keep: keep, log: log.With("component", "audit")}
+}
+
+// Run deletes the rows older than the retention period at once and every
+// hour until ctx ends.
+func (a *AuditRetention) Run(ctx context.Context) error {
+	if a.keep <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.Cleanup(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Error("audit retention", "err", err)
+		} else if n > 0 {
+			a.log.Info("old audit rows deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Cleanup deletes the rows older than the retention period before now.
+func (a *AuditRetention) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+	if a.keep <= 0 {
+		return 0, nil
+	}
+	n, err := a.st.DeleteAuditBefore(ctx, now.Add(-a.keep).UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("delete old audit rows: %w", err)
+	}
+	return n, nil
 }

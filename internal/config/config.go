@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,6 +42,12 @@ type Config struct {
 	TLSKeyFile            string
 	EncryptionKey         Secret
 	MetricsAPIKeyRequired bool
+	// AuthFailureLimit is how many failed authentications a client address
+	// may make an hour (AUTH_FAILURE_LIMIT); 0 means no limit.
+	AuthFailureLimit int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (TRUSTED_PROXIES); from any other peer the header is ignored.
+	TrustedProxies []netip.Prefix
 
 	DatabaseType       string // sqlite|postgres
 	DatabaseSQLitePath string
@@ -71,6 +78,7 @@ type Config struct {
 	MessageQueueTTL      time.Duration
 	MessageRetentionDays int
 	EventRetentionDays   int
+	AuditRetentionDays   int
 	MaxUploadMB          int
 	WebhookTimeout       time.Duration
 	WebhookAllowPrivate  bool
@@ -97,14 +105,14 @@ var profiles = map[string]map[string]string{
 var defaults = map[string]string{
 	"HOST": "0.0.0.0", "PORT": "2785",
 	"LOG_LEVEL": "info", "LOG_FORMAT": "text",
-	"RATE_LIMIT_RPS": "0",
-	"DATABASE_TYPE":  "sqlite", "DATABASE_SQLITE_PATH": "./data/openwa.db", "DATABASE_POOL_MAX": "20",
+	"RATE_LIMIT_RPS": "0", "AUTH_FAILURE_LIMIT": "20",
+	"DATABASE_TYPE": "sqlite", "DATABASE_SQLITE_PATH": "./data/openwa.db", "DATABASE_POOL_MAX": "20",
 	"DATABASE_SSL": "false",
 	"STORAGE_TYPE": "local", "STORAGE_LOCAL_PATH": "./media", "STORAGE_S3_REGION": "us-east-1",
 	"STORAGE_S3_FORCE_PATH_STYLE": "false",
 	"CACHE_TYPE":                  "memory", "CACHE_TTL": "300", "REDIS_PREFIX": "openwa:", "CACHE_MAX": "1000",
 	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false",
-	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "EVENT_RETENTION_DAYS": "7", "MAX_UPLOAD_MB": "64",
+	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "EVENT_RETENTION_DAYS": "7", "AUDIT_RETENTION_DAYS": "90", "MAX_UPLOAD_MB": "64",
 	"WEBHOOK_TIMEOUT_MS": "10000", "WEBHOOK_ALLOW_PRIVATE": "false", "METRICS_API_KEY_REQUIRED": "false",
 	"MEDIA_ALLOW_PRIVATE": "false",
 }
@@ -175,6 +183,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		r.failSecret("ENCRYPTION_KEY", "want at least 32 characters")
 	}
 	c.MetricsAPIKeyRequired = r.boolean("METRICS_API_KEY_REQUIRED")
+	c.AuthFailureLimit = r.intRange("AUTH_FAILURE_LIMIT", 0, 1_000_000)
+	c.TrustedProxies = r.prefixes("TRUSTED_PROXIES")
 
 	c.DatabaseType = r.oneOf("DATABASE_TYPE", "sqlite", "postgres")
 	c.DatabaseSQLitePath = r.str("DATABASE_SQLITE_PATH")
@@ -220,6 +230,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MessageQueueTTL = r.duration("MESSAGE_QUEUE_TTL")
 	c.MessageRetentionDays = r.intRange("MESSAGE_RETENTION_DAYS", 0, 36_500)
 	c.EventRetentionDays = r.intRange("EVENT_RETENTION_DAYS", 0, 36_500)
+	c.AuditRetentionDays = r.intRange("AUDIT_RETENTION_DAYS", 0, 36_500)
 	c.MaxUploadMB = r.intRange("MAX_UPLOAD_MB", 1, 2048)
 	c.WebhookTimeout = time.Duration(r.intRange("WEBHOOK_TIMEOUT_MS", 100, 300_000)) * time.Millisecond
 	c.WebhookAllowPrivate = r.boolean("WEBHOOK_ALLOW_PRIVATE")
@@ -302,6 +313,28 @@ func (r *reader) intRange(name string, lo, hi int) int {
 		return lo
 	}
 	return n
+}
+
+// prefixes reads a comma-separated list of IP addresses and CIDR prefixes;
+// an address alone stands for itself (/32, /128).
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range strings.Split(r.str(name), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil || a.Zone() != "" {
+				r.fail(name, v, "want IP addresses or CIDR prefixes, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)")
+				return nil
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (r *reader) float(name string) float64 {

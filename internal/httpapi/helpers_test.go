@@ -36,6 +36,8 @@ type env struct {
 	opts []app.Option
 	key  string
 	dir  string // holds openwa.db and media/
+	// logOut receives the server's log from the next boot on (default: discarded).
+	logOut io.Writer
 }
 
 func newEnv(t *testing.T, vars map[string]string) *env { return newEnvWith(t, vars) }
@@ -50,6 +52,9 @@ func newEnvWith(t *testing.T, vars map[string]string, opts ...app.Option) *env {
 		"STORAGE_LOCAL_PATH":   filepath.Join(dir, "media"),
 		"ENGINE_TYPE":          "mock",
 		"MAX_SESSIONS":         "20",
+		// Every test client is 127.0.0.1: the limit of failed
+		// authentications per address is off unless a test turns it on.
+		"AUTH_FAILURE_LIMIT": "0",
 	}
 	// OPENWA_TEST_DATABASE=postgres runs the whole API suite on PostgreSQL.
 	if os.Getenv("OPENWA_TEST_DATABASE") == "postgres" {
@@ -83,7 +88,11 @@ func newEnvWith(t *testing.T, vars map[string]string, opts ...app.Option) *env {
 // boot starts an OpenWA on e's folder.
 func (e *env) boot() {
 	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = io.Discard
+	if e.logOut != nil {
+		out = e.logOut
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
 	a, err := app.New(context.Background(), e.cfg, io.Discard, log, e.opts...)
 	if err != nil {
 		e.t.Fatal(err)

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openwa/openwa/internal/app"
 )
@@ -250,4 +254,227 @@ func TestSlowBodyDeadline(t *testing.T) {
 			t.Fatalf("the send took %v: it did not outlast the body deadline", time.Since(start))
 		}
 	})
+}
+
+// lineLog records the server's log: slog writes one line per Write.
+type lineLog struct {
+	mu      sync.Mutex
+	lines   int
+	bytes   int
+	longest int
+	text    strings.Builder // the first 64 KiB, to look into
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines++
+	l.bytes += len(p)
+	l.longest = max(l.longest, len(p))
+	if l.text.Len() < 64<<10 {
+		l.text.Write(p[:min(len(p), 64<<10-l.text.Len())])
+	}
+	return len(p), nil
+}
+
+func (l *lineLog) stats() (lines, bytes, longest int, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lines, l.bytes, l.longest, l.text.String()
+}
+
+// dbSize is the size of the SQLite database and its write-ahead log.
+func (e *env) dbSize() int64 {
+	var n int64
+	for _, f := range []string{e.cfg.DatabaseSQLitePath, e.cfg.DatabaseSQLitePath + "-wal"} {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// auditRows returns the count of audit rows, the longest row's text
+// (action + target + ip + request id) and the sum of their text.
+func (e *env) auditRows() (n, longest, total int) {
+	e.t.Helper()
+	rows, err := e.rawDB().Query(`SELECT LENGTH(action) + LENGTH(target) + LENGTH(ip) + LENGTH(request_id) FROM audit_log`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l int
+		if err := rows.Scan(&l); err != nil {
+			e.t.Fatal(err)
+		}
+		n, longest, total = n+1, max(longest, l), total+l
+	}
+	return n, longest, total
+}
+
+// Anonymous requests with huge paths cannot grow the database or the log by
+// much: refused calls are audited with the path clipped, past the limit of
+// failed authentications not at all, and log lines clip the path too. So do
+// a key holder's calls.
+func TestHugePathsStayBounded(t *testing.T) {
+	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "5"})
+	log := &lineLog{}
+	e.stop()
+	e.logOut = log
+	e.boot()
+	beforeDB := e.dbSize()
+	_, beforeLog, _, _ := log.stats()
+
+	const anonymous, keyHolder = 40, 6
+	huge := "/api/sessions/" + strings.Repeat("a", 500<<10) + "/start"
+	var unauthorized, limited int
+	for range anonymous {
+		r := e.do("POST", huge, nil, noKey())
+		switch {
+		case r.Status == 401 && r.code() == "UNAUTHORIZED":
+			unauthorized++
+		case r.Status == 429 && r.code() == "RATE_LIMITED" && r.Header.Get("Retry-After") != "":
+			limited++
+		default:
+			t.Fatalf("anonymous: got %d %s", r.Status, r.Raw[:min(len(r.Raw), 300)])
+		}
+	}
+	if unauthorized != 5 || limited != anonymous-5 {
+		t.Fatalf("%d answered 401 and %d 429, want 5 and %d", unauthorized, limited, anonymous-5)
+	}
+	// A key holder's calls with huge paths, from another address: no route,
+	// and a route that refuses the id.
+	holder := clientFrom("127.0.0.2")
+	for i := range keyHolder {
+		method := []string{"POST", "DELETE"}[i%2]
+		if r := e.doFrom(holder, method, "/api/sessions/"+strings.Repeat("é", 150<<10), adminKey); r.Status != 404 && r.Status != 400 {
+			t.Fatalf("key holder: got %d", r.Status)
+		}
+	}
+
+	n, longest, total := e.auditRows()
+	if n != 5+keyHolder {
+		t.Fatalf("%d audit rows, want %d: one per refused call under the limit and one per key holder's call", n, 5+keyHolder)
+	}
+	// A row holds the path twice at most (action and target), each clipped to 256 bytes.
+	if longest > 2*256+8+64+128 {
+		t.Fatalf("an audit row holds %d bytes of text", longest)
+	}
+	r := e.do("GET", "/api/audit?limit=100", nil)
+	for _, row := range r.list() {
+		m := row.(map[string]any)
+		target := m["target"].(string)
+		if len(target) > 256 || !strings.Contains(target, "bytes]") || !strings.HasPrefix(target, "/api/sessions/") {
+			t.Fatalf("target %q (%d bytes): want the path clipped to 256 bytes with a marker", target[:min(len(target), 80)], len(target))
+		}
+		if !utf8.ValidString(target) || len(m["action"].(string)) > 7+256 {
+			t.Fatalf("action %q", m["action"])
+		}
+		if m["ip"] != "127.0.0.1" && m["ip"] != "127.0.0.2" {
+			t.Fatalf("ip %v", m["ip"])
+		}
+	}
+	lines, logBytes, longestLine, text := log.stats()
+	logBytes -= beforeLog
+	if longestLine > 1024 || logBytes > (anonymous+keyHolder+10)*1024 {
+		t.Fatalf("the log grew %d bytes in %d lines, the longest %d bytes", logBytes, lines, longestLine)
+	}
+	if !strings.Contains(text, "bytes]") || strings.Contains(text, strings.Repeat("a", 300)) {
+		t.Fatalf("log lines do not clip the path:\n%s", text[:min(len(text), 2000)])
+	}
+	growth := e.dbSize() - beforeDB
+	t.Logf("%d requests with paths of 500 KB and 300 KB (900 KB escaped): %d audit rows (%d bytes of text, the longest %d), database +%d bytes, log +%d bytes (longest line %d)",
+		anonymous+keyHolder, n, total, longest, growth, logBytes, longestLine)
+	if e.cfg.DatabaseType == "sqlite" && growth > 2<<20 {
+		t.Fatalf("the database grew %d bytes", growth)
+	}
+}
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address local (127.0.0.2, …): another client address for the server.
+func clientFrom(local string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// doFrom sends a request from another client: a client, a key ("" for
+// none), headers.
+func (e *env) doFrom(c *http.Client, method, path, key string, hdr ...string) *resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := &resp{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+// Too many failed authentications from one address: 429 with Retry-After,
+// for any key, and nothing audited; another address is not affected.
+func TestFailedAuthLimitPerAddress(t *testing.T) {
+	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "3"})
+	for i := range 3 {
+		e.expect(e.do("POST", "/api/sessions", nil, withKey(fmt.Sprint("owa_guess", i))), 401, "UNAUTHORIZED")
+	}
+	r := e.do("POST", "/api/sessions", nil, withKey("owa_guess"))
+	e.expect(r, 429, "RATE_LIMITED")
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 60 || s > 1200 {
+		t.Fatalf("Retry-After %q, want the ~20 minutes until one more failure is allowed", r.Header.Get("Retry-After"))
+	}
+	// The address is refused before its key is looked at: a right key too.
+	e.expect(e.do("GET", "/api/sessions", nil), 429, "RATE_LIMITED")
+	e.expect(e.do("GET", "/api/sessions", nil, noKey()), 429, "RATE_LIMITED")
+	if n, _, _ := e.auditRows(); n != 3 {
+		t.Fatalf("%d audit rows, want 3 (the refusals past the limit write nothing)", n)
+	}
+
+	other := clientFrom("127.0.0.2")
+	r = e.doFrom(other, "GET", "/api/sessions", adminKey)
+	e.expect(r, 200, "")
+	e.expect(e.doFrom(other, "GET", "/api/sessions", "owa_wrong"), 401, "UNAUTHORIZED")
+	e.expect(e.doFrom(other, "GET", "/api/sessions", adminKey), 200, "")
+
+	// X-Forwarded-For is not believed from a peer that is not a trusted proxy.
+	third := clientFrom("127.0.0.3")
+	for i := range 3 {
+		e.expect(e.doFrom(third, "GET", "/api/sessions", "owa_wrong", "X-Forwarded-For", fmt.Sprint("203.0.113.", i)), 401, "UNAUTHORIZED")
+	}
+	e.expect(e.doFrom(third, "GET", "/api/sessions", "owa_wrong", "X-Forwarded-For", "203.0.113.99"), 429, "RATE_LIMITED")
+}
+
+// Behind TRUSTED_PROXIES the client is the nearest untrusted address of
+// X-Forwarded-For: each has its own limit, and the audit log names it.
+func TestTrustedProxies(t *testing.T) {
+	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "2", "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+	via := func(xff string) reqOpt { return header("X-Forwarded-For", xff) }
+	for range 2 {
+		// The client forges the leftmost address; the proxies (10.1.2.3, then 127.0.0.1) add theirs.
+		e.expect(e.do("POST", "/api/sessions", nil, withKey("owa_wrong"), via("198.51.100.1, 203.0.113.7, 10.1.2.3")), 401, "UNAUTHORIZED")
+	}
+	e.expect(e.do("POST", "/api/sessions", nil, withKey("owa_wrong"), via("192.0.2.55, 203.0.113.7, 10.1.2.3")), 429, "RATE_LIMITED")
+	e.expect(e.do("GET", "/api/sessions", nil, via("203.0.113.8")), 200, "")
+	r := e.do("GET", "/api/audit", nil, via("203.0.113.8"))
+	e.expect(r, 200, "")
+	for _, row := range r.list() {
+		if ip := row.(map[string]any)["ip"]; ip != "203.0.113.7" {
+			t.Fatalf("audit ip %v, want the client behind the proxies", ip)
+		}
+	}
+	if len(r.list()) != 2 {
+		t.Fatalf("%d audit rows, want 2", len(r.list()))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"regexp"
 	"runtime/debug"
@@ -24,8 +25,9 @@ type reqInfo struct {
 	id        string
 	start     time.Time
 	principal *auth.Principal
-	err       error   // an internal error to log, set by the error hook
-	upload    *upload // the file part of a multipart media send
+	addr      netip.Addr // the client's address (see clientAddr)
+	err       error      // an internal error to log, set by the error hook
+	upload    *upload    // the file part of a multipart media send
 }
 
 type ctxKey struct{}
@@ -87,6 +89,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			info.id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-Id", info.id)
+		info.addr = s.clientAddr(r)
 		rec := &recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
 		if hasBody(r) && r.URL.Path != "/ws" { // a hijacked WebSocket would keep the deadline
@@ -120,8 +123,10 @@ func (s *Server) outer(next http.Handler) http.Handler {
 }
 
 func (s *Server) logRequest(r *http.Request, status int, info *reqInfo) {
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status,
-		"duration_ms", time.Since(info.start).Milliseconds(), "request_id", info.id}
+	// The client chooses the method and the path: both are clipped, so that a
+	// line stays a few hundred bytes whatever it sends.
+	attrs := []any{"method", clip(r.Method, 32), "path", clip(r.URL.Path, maxLogged), "status", status,
+		"duration_ms", time.Since(info.start).Milliseconds(), "request_id", info.id, "ip", addrString(info.addr)}
 	if info.principal != nil {
 		attrs = append(attrs, "key_id", info.principal.KeyID)
 	}
@@ -182,7 +187,8 @@ func (s *Server) protected(path string) bool {
 		(path == "/metrics" && s.opts.Config.MetricsAPIKeyRequired)
 }
 
-// authenticate resolves the key, applies the per-key rate limit and audits
+// authenticate resolves the key, applies the limit of failed
+// authentications per client address and the per-key rate limit, and audits
 // mutating calls. Public paths pass through.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -191,12 +197,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		info := infoOf(r.Context())
+		// An address that failed too often is refused before its key is
+		// looked at and before anything is written (no audit row).
+		client := limitKey(info.addr)
+		if blocked, wait := s.fails.Blocked(client); blocked {
+			e := apperr.New(apperr.RateLimited, "too many failed authentications from this address; retry later")
+			e.RetryAfter = wait
+			refuse(w, r, e)
+			return
+		}
 		rec, _ := w.(*recorder)
 		if mutating(r.Method) && rec != nil {
 			defer s.audit(r, rec, info)
 		}
 		p, err := s.opts.Auth.Authenticate(r.Context(), presentedKey(r))
 		if err != nil {
+			if ae, ok := apperr.As(err); ok && ae.Code == apperr.Unauthorized {
+				s.fails.Fail(client)
+			}
 			refuse(w, r, err)
 			return
 		}
@@ -239,15 +257,20 @@ func mutating(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch || method == http.MethodDelete
 }
 
+// audit records a mutating call. The action is the route matched, or, for a
+// call that matched none (refused before routing, as without a valid key),
+// the method and the path; a path is clipped to maxLogged bytes, so that a
+// row stays small whatever the client sends.
 func (s *Server) audit(r *http.Request, rec *recorder, info *reqInfo) {
-	action := r.Method + " " + r.URL.Path
+	target := clip(r.URL.Path, maxLogged)
+	action := r.Method + " " + target
 	if r.Pattern != "" && r.Pattern != "/" {
 		action = r.Pattern
 		if !strings.HasPrefix(action, r.Method) {
 			action = r.Method + " " + action
 		}
 	}
-	e := auth.AuditEntry{Action: action, Target: r.URL.Path, IP: clientIP(r), Status: rec.status,
+	e := auth.AuditEntry{Action: action, Target: target, IP: addrString(info.addr), Status: rec.status,
 		Outcome: "success", RequestID: info.id}
 	if rec.status >= 400 {
 		e.Outcome = "failure"
@@ -263,12 +286,11 @@ func (s *Server) audit(r *http.Request, rec *recorder, info *reqInfo) {
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
 	}
-	return host
+	return a.String()
 }
 
 // requireAdmin refuses session keys.

@@ -75,6 +75,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	limiter Limiter
+	fails   *auth.Failures // failed authentications per client address
 	maxBody int64
 	// bodyTimeout and uploadTimeout: see Options.
 	bodyTimeout, uploadTimeout time.Duration
@@ -93,6 +94,7 @@ func New(opts Options) *Server {
 		opts:    opts,
 		log:     opts.Logger.With("component", "http"),
 		limiter: opts.Limiter,
+		fails:   auth.NewFailures(opts.Config.AuthFailureLimit, auth.DefaultFailureTable),
 		// Media may come as base64 in JSON: a third larger than the bytes.
 		maxBody:       int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
 		bodyTimeout:   cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
@@ -136,7 +138,7 @@ func New(opts Options) *Server {
 	mux.Handle("GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+		writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", clip(r.Method, 32), clip(r.URL.Path, maxLogged)))
 	})
 	s.handler = s.outer(s.cors(s.authenticate(s.multipart(mux))))
 	return s
@@ -158,7 +160,7 @@ func (m routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.R
 	}
 	m.ServeMux.HandleFunc("GET /api/sessions/{id}/contacts/{contactId}/{sub}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("sub") != "profile-picture" {
-			writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", r.Method, r.URL.Path))
+			writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", clip(r.Method, 32), clip(r.URL.Path, maxLogged)))
 			return
 		}
 		h(w, r)

@@ -126,6 +126,15 @@ func (s *Store) AddAudit(ctx context.Context, e *AuditEntry) error {
 	return err
 }
 
+// DeleteAuditBefore deletes the audit rows written before t (Unix ms).
+func (s *Store) DeleteAuditBefore(ctx context.Context, t int64) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM audit_log WHERE created_at < ?`, t)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // ListAudit returns a page of the audit log, newest first, and the total.
 func (s *Store) ListAudit(ctx context.Context, limit, offset int) ([]*AuditEntry, int, error) {
 	var total int
