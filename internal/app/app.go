@@ -312,8 +312,7 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		a.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := NewHTTPServer(a.Handler, log)
 	srv.RegisterOnShutdown(a.Hub.Close) // streams end, so that Shutdown does not wait for them
 	if err := a.Start(ctx); err != nil {
 		ln.Close()
@@ -350,6 +349,20 @@ func Run(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// HTTP server limits: what a connection may take before its request is
+// handled (request bodies have deadlines of their own, see httpapi).
+const (
+	readHeaderTimeout = 10 * time.Second  // the request line and headers
+	idleTimeout       = 120 * time.Second // a keep-alive connection between requests
+	maxHeaderBytes    = 64 << 10          // the request line and headers, paths included: 431 past it
+)
+
+// NewHTTPServer is the HTTP server of Run, with its limits.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // checkDatabaseKind records which database the data was written with and

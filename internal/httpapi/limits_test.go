@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openwa/openwa/internal/app"
+	"github.com/openwa/openwa/internal/store"
 )
 
 // hasField reports whether a VALIDATION_ERROR names field in details.fields.
@@ -476,5 +478,39 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if len(r.list()) != 2 {
 		t.Fatalf("%d audit rows, want 2", len(r.list()))
+	}
+}
+
+// The app runs the audit retention: rows older than AUDIT_RETENTION_DAYS go
+// at start, the others stay.
+func TestAuditRetentionRuns(t *testing.T) {
+	e := newEnv(t, map[string]string{"AUDIT_RETENTION_DAYS": "1"})
+	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "kept", "config": map[string]any{"autoStart": false}}), 201, "")
+	// A row of two days ago, written while OpenWA is stopped.
+	e.stop()
+	ctx := context.Background()
+	st, err := app.OpenStore(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &store.AuditEntry{Action: "POST /api/sessions", Target: "/api/sessions", IP: "192.0.2.1", Status: 201,
+		Outcome: "success", RequestID: "old-row", CreatedAt: time.Now().Add(-49 * time.Hour).UnixMilli()}
+	err = st.AddAudit(ctx, old)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.boot()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var got []string
+		for _, row := range e.do("GET", "/api/audit?limit=100", nil).list() {
+			got = append(got, row.(map[string]any)["requestId"].(string))
+		}
+		if len(got) == 1 && got[0] != "old-row" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit rows %v, want the recent one only", got)
+		}
 	}
 }
