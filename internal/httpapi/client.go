@@ -66,7 +66,7 @@ func parseHop(v string) (netip.Addr, bool) {
 }
 
 func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.opts.Config.TrustedProxies {
+	for _, p := range s.proxies {
 		if p.Contains(a) {
 			return true
 		}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/openwa/openwa/internal/config"
 )
 
 func TestClip(t *testing.T) {
@@ -30,8 +28,8 @@ func TestClip(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
-	s := &Server{opts: Options{Config: &config.Config{TrustedProxies: []netip.Prefix{
-		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}}}}
+	s := &Server{proxies: []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}}
 	for _, c := range []struct{ remote, xff, want string }{
 		{"192.0.2.1:5000", "", "192.0.2.1"},
 		{"192.0.2.1:5000", "203.0.113.9", "192.0.2.1"}, // not a proxy: the header is ignored

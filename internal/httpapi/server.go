@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -76,6 +77,7 @@ type Server struct {
 	log     *slog.Logger
 	limiter Limiter
 	fails   *auth.Failures // failed authentications per client address
+	proxies []netip.Prefix // TRUSTED_PROXIES
 	maxBody int64
 	// bodyTimeout and uploadTimeout: see Options.
 	bodyTimeout, uploadTimeout time.Duration
@@ -95,6 +97,7 @@ func New(opts Options) *Server {
 		log:     opts.Logger.With("component", "http"),
 		limiter: opts.Limiter,
 		fails:   auth.NewFailures(opts.Config.AuthFailureLimit, auth.DefaultFailureTable),
+		proxies: opts.Config.TrustedProxies,
 		// Media may come as base64 in JSON: a third larger than the bytes.
 		maxBody:       int64(opts.Config.MaxUploadMB)<<20*4/3 + 1<<20,
 		bodyTimeout:   cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
