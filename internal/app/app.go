@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -89,12 +90,21 @@ type Option func(*options)
 type options struct {
 	whatsmeowTransport         http.RoundTripper
 	bodyTimeout, uploadTimeout time.Duration
+	resolver                   netguard.Resolver
+	public                     []netip.AddrPort
 }
 
 // WithBodyTimeouts changes how long a request body may take to arrive (see
 // httpapi.DefaultBodyTimeout): tests make them short.
 func WithBodyTimeouts(body, upload time.Duration) Option {
 	return func(o *options) { o.bodyTimeout, o.uploadTimeout = body, upload }
+}
+
+// WithNetguard makes the SSRF guard of media URLs and webhooks look names up
+// with r and treat the listed addresses as public: tests run "public"
+// servers on loopback and point names where they like.
+func WithNetguard(r netguard.Resolver, public ...netip.AddrPort) Option {
+	return func(o *options) { o.resolver, o.public = r, public }
 }
 
 // WithWhatsmeowTransport sends the whatsmeow engine's connections through rt
@@ -190,7 +200,8 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	messages := message.New(message.Options{Store: st, Sessions: sessions,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
 		Retention: time.Duration(cfg.MessageRetentionDays) * 24 * time.Hour, Logger: log,
-		Media: blobs, Cache: c, Fetcher: netguard.Client(mediaFetchTimeout, cfg.MediaAllowPrivate),
+		Media: blobs, Cache: c, Fetcher: netguard.New(netguard.Options{AllowPrivate: cfg.MediaAllowPrivate,
+			Resolver: o.resolver, Public: o.public}).Client(mediaFetchTimeout),
 		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
 	hub := realtime.NewHub()
@@ -202,7 +213,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		RealtimeClients:   hub.Count,
 	})
 	hooks, err := webhook.New(webhook.Options{Store: st, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
-		EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log, Observe: m.ObserveDelivery})
+		Resolver: o.resolver, Public: o.public, EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log, Observe: m.ObserveDelivery})
 	if err != nil {
 		return fail(err)
 	}

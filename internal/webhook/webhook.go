@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -101,10 +100,10 @@ type Options struct {
 	// Observe, if set, is told each attempt's outcome (delivered, retry,
 	// failed) and duration, for metrics.
 	Observe func(outcome string, d time.Duration)
-	// Resolver looks up webhook hosts at creation; nil: the system resolver.
-	Resolver interface {
-		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-	}
+	// Resolver looks up webhook hosts; nil: the system resolver.
+	Resolver netguard.Resolver
+	// Public lists addresses treated as public; for tests (see netguard.Options).
+	Public []netip.AddrPort
 }
 
 // Service manages webhooks and delivers to them.
@@ -112,6 +111,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	seal   *sealer
+	guard  *netguard.Guard
 	client *http.Client
 
 	workers *keyed.Pool // one worker per webhook with pending deliveries
@@ -126,11 +126,9 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Resolver == nil {
-		opts.Resolver = net.DefaultResolver
-	}
-	s := &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal,
-		client: netguard.Client(opts.Timeout, opts.AllowPrivate), locks: map[string]*sync.Mutex{}}
+	guard := netguard.New(netguard.Options{AllowPrivate: opts.AllowPrivate, Resolver: opts.Resolver, Public: opts.Public})
+	s := &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal, guard: guard,
+		client: guard.Client(opts.Timeout), locks: map[string]*sync.Mutex{}}
 	s.workers = keyed.New(func(ctx context.Context, id string) (time.Duration, bool) {
 		wait := s.next(ctx, id)
 		return wait, wait < 0
@@ -197,26 +195,13 @@ func (s *Service) validate(ctx context.Context, in *Input) error {
 // checkTarget refuses URLs whose host is, or resolves to, an address the
 // guard refuses. The dialer checks again on every delivery (DNS rebinding).
 func (s *Service) checkTarget(ctx context.Context, raw string) error {
-	u, err := netguard.CheckURL(raw, s.opts.AllowPrivate)
-	if err != nil {
-		return apperr.Field("url", err.Error())
-	}
-	if s.opts.AllowPrivate {
-		return nil
-	}
-	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
-		return nil // a literal address, checked by CheckURL
-	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	addrs, err := s.opts.Resolver.LookupNetIP(rctx, "ip", u.Hostname())
-	if err != nil || len(addrs) == 0 {
-		return apperr.Field("url", fmt.Sprintf("host %q does not resolve", u.Hostname()))
-	}
-	for _, a := range addrs {
-		if !netguard.Allowed(a) {
-			return apperr.Field("url", fmt.Sprintf("host %q resolves to %s, a private or local address; set WEBHOOK_ALLOW_PRIVATE=true to allow", u.Hostname(), a.Unmap()))
+	if _, err := s.guard.CheckTarget(ctx, raw); err != nil {
+		msg := err.Error()
+		if errors.Is(err, netguard.ErrForbidden) {
+			msg = strings.TrimSuffix(msg, ": "+netguard.ErrForbidden.Error()) +
+				": a private, local or special-purpose address, not allowed; set WEBHOOK_ALLOW_PRIVATE=true to allow"
 		}
+		return apperr.Field("url", msg)
 	}
 	return nil
 }
