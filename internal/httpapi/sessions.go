@@ -120,7 +120,8 @@ func (s *Server) sessionRoutes() {
 			if err := requireSession(ctx, in.ID); err != nil {
 				return nil, err
 			}
-			sess, err := s.opts.Sessions.Update(ctx, in.ID, session.UpdateInput{Name: in.Body.Name, Config: in.Body.Config})
+			sess, err := s.opts.Sessions.Update(ctx, in.ID, session.UpdateInput{Name: in.Body.Name, Config: in.Body.Config,
+				Tenant: !principalOf(ctx).IsAdmin()})
 			if err != nil {
 				return nil, err
 			}

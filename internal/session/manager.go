@@ -213,6 +213,10 @@ func (m *Manager) List(ctx context.Context, f ListFilter) ([]*Session, int, erro
 type UpdateInput struct {
 	Name   *string
 	Config *Config
+	// Tenant is set when a session key asks: the operator's settings
+	// (proxyUrl, pacing) left out of Config keep their values, and any other
+	// value is refused with 403 FORBIDDEN naming the field.
+	Tenant bool
 }
 
 // Update changes name and/or config. A new config applies from the next start.
@@ -230,6 +234,11 @@ func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Sessi
 	}
 	if in.Name != nil {
 		row.Name = *in.Name
+	}
+	if in.Config != nil && in.Tenant {
+		if err := keepOperatorSettings(in.Config, view(row).Config); err != nil {
+			return nil, err
+		}
 	}
 	if in.Config != nil {
 		// A client that sends back the masked proxy URL it was shown keeps the stored one.

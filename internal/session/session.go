@@ -45,6 +45,43 @@ func (c Config) validate() error {
 	return nil
 }
 
+// keepOperatorSettings fills proxyUrl and pacing left out of c from cur and
+// refuses other values: 403 FORBIDDEN naming the field. They are the
+// operator's: the server dials the proxy, so choosing it would let a tenant
+// probe the operator's network, and pacing keeps the number clear of
+// WhatsApp's spam limits.
+func keepOperatorSettings(c *Config, cur Config) error {
+	if c.ProxyURL == nil {
+		c.ProxyURL = cur.ProxyURL
+	} else if deref(c.ProxyURL) != deref(cur.ProxyURL) {
+		return operatorField("config.proxyUrl")
+	}
+	if c.Pacing == nil {
+		c.Pacing = cur.Pacing
+	} else if pacingOf(c.Pacing) != pacingOf(cur.Pacing) {
+		return operatorField("config.pacing")
+	}
+	return nil
+}
+
+func operatorField(field string) error {
+	return apperr.New(apperr.Forbidden, "only an admin key may set or change %s", field).With("field", field)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func pacingOf(p *Pacing) Pacing {
+	if p == nil {
+		return Pacing{}
+	}
+	return *p
+}
+
 // autoStart reports config.autoStart with its default.
 func (c Config) autoStart() bool { return c.AutoStart == nil || *c.AutoStart }
 

@@ -138,7 +138,8 @@ func (e *Engine) Connect(ctx context.Context) error {
 	if err := cli.ConnectContext(context.WithoutCancel(ctx)); err != nil {
 		cancel()
 		e.wg.Wait()
-		return fmt.Errorf("cannot reach WhatsApp: %w", err)
+		e.log().Warn("connect failed", "proxy", e.opts.ProxyURL != "", "err", err)
+		return connectFailure(err, e.opts.ProxyURL != "")
 	}
 	e.client, e.ctx, e.cancel = cli, qctx, cancel
 	e.wg.Add(1)
