@@ -75,6 +75,20 @@ func TestProxyAndPacingAreTheOperators(t *testing.T) {
 	}
 	e.expect(e.do("PUT", "/api/sessions/s", map[string]any{"config": map[string]any{"proxyUrl": proxy, "pacing": pacing}}, key), 200, "")
 
+	// A proxy password shown masked and sent back is no change, and the
+	// stored password stays; another password or user is a change.
+	withPw := "http://user:pw-0123@proxy.example.com:3128"
+	e.expect(e.do("PUT", "/api/sessions/s", map[string]any{"config": map[string]any{"proxyUrl": withPw, "pacing": pacing}}), 200, "")
+	e.expect(e.do("PUT", "/api/sessions/s", map[string]any{"config": map[string]any{"proxyUrl": "http://user:***@proxy.example.com:3128"}}, key), 200, "")
+	var stored string
+	if err := e.rawDB().QueryRow("SELECT config FROM sessions WHERE id = 's'").Scan(&stored); err != nil || !strings.Contains(stored, withPw) {
+		t.Fatalf("stored config %q (%v), want the proxy password kept", stored, err)
+	}
+	for _, u := range []string{"http://user:other@proxy.example.com:3128", "http://admin:***@proxy.example.com:3128",
+		"http://user:***@127.0.0.1:3128"} {
+		forbiddenField(t, e.do("PUT", "/api/sessions/s", map[string]any{"config": map[string]any{"proxyUrl": u}}, key), "config.proxyUrl")
+	}
+
 	// Creating is the admin's anyway.
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "new", "config": map[string]any{"proxyUrl": "http://127.0.0.1:22"}}, key), 403, "FORBIDDEN")
 

@@ -53,8 +53,10 @@ func (c Config) validate() error {
 func keepOperatorSettings(c *Config, cur Config) error {
 	if c.ProxyURL == nil {
 		c.ProxyURL = cur.ProxyURL
-	} else if deref(c.ProxyURL) != deref(cur.ProxyURL) {
+	} else if !sameProxy(deref(c.ProxyURL), deref(cur.ProxyURL)) {
 		return operatorField("config.proxyUrl")
+	} else {
+		c.ProxyURL = cur.ProxyURL // the stored one, with its password
 	}
 	if c.Pacing == nil {
 		c.Pacing = cur.Pacing
@@ -62,6 +64,30 @@ func keepOperatorSettings(c *Config, cur Config) error {
 		return operatorField("config.pacing")
 	}
 	return nil
+}
+
+// sameProxy reports whether given is cur, or cur as answers show it, with
+// its password masked as "***": a client that sends back the config it read
+// changes nothing.
+func sameProxy(given, cur string) bool {
+	if given == cur {
+		return true
+	}
+	g, err := url.Parse(given)
+	if err != nil || g.User == nil {
+		return false
+	}
+	c, err := url.Parse(cur)
+	if err != nil || c.User == nil {
+		return false
+	}
+	gp, gok := g.User.Password()
+	cp, cok := c.User.Password()
+	if !gok || !cok || gp != "***" {
+		return false
+	}
+	g.User = url.UserPassword(g.User.Username(), cp)
+	return g.String() == c.String()
 }
 
 func operatorField(field string) error {
