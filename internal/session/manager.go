@@ -235,15 +235,15 @@ func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Sessi
 	if in.Name != nil {
 		row.Name = *in.Name
 	}
-	if in.Config != nil && in.Tenant {
-		if err := keepOperatorSettings(in.Config, view(row).Config); err != nil {
-			return nil, err
-		}
-	}
 	if in.Config != nil {
-		// A client that sends back the masked proxy URL it was shown keeps the stored one.
 		var old Config
 		_ = json.Unmarshal(row.Config, &old)
+		if in.Tenant {
+			if err := keepOperatorSettings(in.Config, old); err != nil {
+				return nil, err
+			}
+		}
+		// A client that sends back the masked proxy URL it was shown keeps the stored one.
 		if p := in.Config.ProxyURL; p != nil && old.ProxyURL != nil && *p != *old.ProxyURL && *p == MaskProxyURL(*old.ProxyURL) {
 			in.Config.ProxyURL = old.ProxyURL
 		}

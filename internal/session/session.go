@@ -66,28 +66,11 @@ func keepOperatorSettings(c *Config, cur Config) error {
 	return nil
 }
 
-// sameProxy reports whether given is cur, or cur as answers show it, with
-// its password masked as "***": a client that sends back the config it read
-// changes nothing.
+// sameProxy reports whether given is cur, or cur as answers show it (its
+// credentials masked): a client that sends back the config it read changes
+// nothing.
 func sameProxy(given, cur string) bool {
-	if given == cur {
-		return true
-	}
-	g, err := url.Parse(given)
-	if err != nil || g.User == nil {
-		return false
-	}
-	c, err := url.Parse(cur)
-	if err != nil || c.User == nil {
-		return false
-	}
-	gp, gok := g.User.Password()
-	cp, cok := c.User.Password()
-	if !gok || !cok || gp != "***" {
-		return false
-	}
-	g.User = url.UserPassword(g.User.Username(), cp)
-	return g.String() == c.String()
+	return given == cur || given == MaskProxyURL(cur)
 }
 
 func operatorField(field string) error {
