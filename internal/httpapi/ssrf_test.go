@@ -85,9 +85,14 @@ func (w *ssrfWorld) testWebhook(t *testing.T, u string, before func()) map[strin
 	if before != nil {
 		before()
 	}
-	r = w.do("POST", "/api/sessions/s/webhooks/"+r.data()["id"].(string)+"/test", nil)
+	path := "/api/sessions/s/webhooks/" + r.data()["id"].(string)
+	r = w.do("POST", path+"/test", nil)
 	if r.Status != 200 {
 		t.Fatalf("test delivery: %d %s", r.Status, r.Raw)
+	}
+	// Webhooks per session are capped: this one has served.
+	if d := w.do("DELETE", path, nil); d.Status != 200 {
+		t.Fatalf("delete: %d %s", d.Status, d.Raw)
 	}
 	return r.data()
 }
