@@ -53,6 +53,15 @@ type Directory interface {
 	ProfilePictureURL(ctx context.Context, jid string) (string, error)
 	IsOnWhatsApp(ctx context.Context, phone string) (exists bool, jid string, err error)
 	SetBlocked(ctx context.Context, jid string, blocked bool) error
+	// LID pairs a user's LID and phone JID: jid is either; ErrNotFound when
+	// the engine knows no pair for it.
+	LID(ctx context.Context, jid string) (LIDPair, error)
+}
+
+// LIDPair is one user under both of WhatsApp's ids.
+type LIDPair struct {
+	LID string `json:"lid" doc:"The user's LID (…@lid)."`
+	PN  string `json:"pn" doc:"The user's phone JID (…@s.whatsapp.net)."`
 }
 
 // Groups covers group chats.
@@ -60,7 +69,8 @@ type Groups interface {
 	Groups(ctx context.Context) ([]Group, error)
 	Group(ctx context.Context, jid string) (*Group, error)
 	CreateGroup(ctx context.Context, name string, participants []string) (*Group, error)
-	UpdateParticipants(ctx context.Context, jid string, action ParticipantAction, participants []string) (*Group, error)
+	// UpdateParticipants changes membership and reports the outcome for each participant.
+	UpdateParticipants(ctx context.Context, jid string, action ParticipantAction, participants []string) ([]ParticipantResult, error)
 	SetGroupInfo(ctx context.Context, jid string, subject, description *string) (*Group, error)
 	InviteLink(ctx context.Context, jid string, revoke bool) (string, error)
 	LeaveGroup(ctx context.Context, jid string) error
@@ -119,6 +129,9 @@ type Options struct {
 	// Deliver (tests) falls back to Emit.
 	Deliver func(ctx context.Context, ev Event) error
 	Logger  *slog.Logger
+	// DownloadStatusMedia makes the engine download the media of statuses
+	// (off by default: statuses are many and short-lived).
+	DownloadStatusMedia bool
 }
 
 // Commit hands ev on through o.Deliver and waits for its commit, or through
@@ -194,6 +207,15 @@ type Group struct {
 	Owner        string        `json:"owner,omitempty"`
 	Participants []Participant `json:"participants"`
 	CreatedAt    stamp.Time    `json:"createdAt"`
+}
+
+// ParticipantResult is what became of one participant of a membership change.
+type ParticipantResult struct {
+	Participant string `json:"participant" doc:"The participant, as phone JID where known."`
+	Status      string `json:"status" enum:"added,removed,promoted,demoted,invited,failed" doc:"invited: WhatsApp refused to add them (their privacy settings) and an invitation to join was sent to them instead."`
+	Code        int    `json:"code" doc:"WhatsApp's code for this participant: 200 done, 403 not allowed (see status invited), 404 no such account, 409 already a member (add) or not a member, …"`
+	Reason      string `json:"reason,omitempty" doc:"Why it failed, in words."`
+	InviteLink  string `json:"inviteLink,omitempty" doc:"With invited: the group's invite link, for sending by other means."`
 }
 
 // Participant is a member of a group.

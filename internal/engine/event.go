@@ -71,6 +71,7 @@ type Revoked struct {
 	ChatID      string
 	WAMessageID string
 	By          string
+	Timestamp   time.Time // when it was revoked
 }
 
 // GroupUpdated: a group changed.

@@ -10,6 +10,8 @@ const (
 	UserServer  = "s.whatsapp.net"
 	GroupServer = "g.us"
 	LIDServer   = "lid"
+	// ChannelServer is the server of channels (newsletters).
+	ChannelServer = "newsletter"
 )
 
 // ErrBadChatID explains what a chat id may look like.
@@ -45,11 +47,11 @@ func NormalizeChatID(s string) (string, error) {
 			return "", ErrBadChatID
 		}
 		return user + "@" + GroupServer, nil
-	case LIDServer:
+	case LIDServer, ChannelServer:
 		if !allDigits(user) || len(user) > 32 {
 			return "", ErrBadChatID
 		}
-		return user + "@" + LIDServer, nil
+		return user + "@" + strings.ToLower(server), nil
 	}
 	return "", ErrBadChatID
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MessageType names a kind of message (API.md, message object `type`).
 type MessageType string
@@ -79,6 +82,9 @@ type Reaction struct {
 	// FromMe tells whether the message reacted to is the linked account's own
 	// (WhatsApp addresses a reaction by chat, sender and id).
 	FromMe bool `json:"fromMe,omitempty"`
+	// Sender is who sent the message reacted to, as WhatsApp named them (its
+	// LID where it gave one); in a group the reaction's key must name them.
+	Sender string `json:"sender,omitempty"`
 }
 
 // Poll is a poll to create.
@@ -92,12 +98,23 @@ type Poll struct {
 type SendResult struct {
 	WAMessageID string
 	Timestamp   time.Time
+	ChatLID     string // the recipient's LID when the engine knows it (1:1 chats)
 }
+
+// StatusChat is the chat WhatsApp delivers statuses (stories) in.
+const StatusChat = "status@broadcast"
+
+// IsStatus reports whether a chat id is the status broadcast.
+func IsStatus(jid string) bool { return jid == StatusChat }
+
+// IsChannel reports whether a chat id is a channel (newsletter).
+func IsChannel(jid string) bool { return strings.HasSuffix(jid, "@"+ChannelServer) }
 
 // Message is a message seen by the engine: received, or sent from another device.
 type Message struct {
 	WAMessageID string
-	ChatID      string
+	ChatID      string // the phone JID of a 1:1 chat where known, else as WhatsApp named it
+	ChatLID     string // the LID of a 1:1 chat when known
 	From        string
 	FromLID     string // the sender's LID when WhatsApp named the sender by it; From is then the phone JID where known
 	FromMe      bool

@@ -27,6 +27,7 @@ const (
 	// MessageUndecryptable: a message arrived that could not be decrypted; a
 	// placeholder is stored and replaced (with message.received) when it is resent.
 	MessageUndecryptable = "message.undecryptable"
+	StatusReceived       = "status.received"
 	SessionStatus        = "session.status"
 	SessionQR            = "session.qr"
 	GroupUpdated         = "group.updated"
@@ -35,7 +36,7 @@ const (
 
 // Names lists every event name.
 var Names = []string{MessageReceived, MessageSent, MessageAck, MessageRevoked, MessageFailed,
-	MessageUndecryptable, SessionStatus, SessionQR, GroupUpdated, WebhookTest}
+	MessageUndecryptable, StatusReceived, SessionStatus, SessionQR, GroupUpdated, WebhookTest}
 
 // New makes an event row; its seq is set when the store writes it.
 func New(name, sessionID string, data any) *store.Event {

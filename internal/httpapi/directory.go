@@ -177,6 +177,7 @@ func notFoundAs(code apperr.Code, what string, err error) error {
 
 func (s *Server) directoryRoutes() {
 	s.contactRoutes()
+	s.lidRoutes()
 	s.groupRoutes()
 	s.chatRoutes()
 }
@@ -269,6 +270,56 @@ func (s *Server) contactRoutes() {
 	}
 }
 
+type lidInput struct {
+	SessionPath
+	LID string `path:"lid" maxLength:"64" doc:"A LID (digits, with or without @lid)."`
+}
+
+type lidByPhoneInput struct {
+	SessionPath
+	Phone string `path:"phone" maxLength:"64" doc:"Phone number with country code, or a user JID."`
+}
+
+// lidRoutes pair LIDs (WhatsApp's phone-number-free ids) and phone JIDs, from
+// what the session's engine has learned.
+func (s *Server) lidRoutes() {
+	tag := "Contacts"
+	lookup := func(ctx context.Context, sessionID, id string, parse func(string) (string, error)) (*Out[engine.LIDPair], error) {
+		eng, jid, err := s.engineFor(ctx, sessionID, id, parse)
+		if err != nil {
+			return nil, err
+		}
+		pair, err := eng.LID(ctx, jid)
+		if err != nil {
+			return nil, notFoundAs(apperr.NotFound, "LID pair for "+jid, err)
+		}
+		return reply(ctx, http.StatusOK, pair), nil
+	}
+	huma.Register(s.api, op("get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}", "The phone JID of a LID", tag),
+		func(ctx context.Context, in *lidInput) (*Out[engine.LIDPair], error) {
+			return lookup(ctx, in.ID, in.LID, func(v string) (string, error) {
+				if !strings.Contains(v, "@") {
+					v += "@" + engine.LIDServer
+				}
+				jid, err := engine.NormalizeChatID(v)
+				if err != nil || !strings.HasSuffix(jid, "@"+engine.LIDServer) {
+					return "", apperr.Field("lid", "want a LID: digits, with or without @lid")
+				}
+				return jid, nil
+			})
+		})
+	huma.Register(s.api, op("get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}", "The LID of a phone number", tag),
+		func(ctx context.Context, in *lidByPhoneInput) (*Out[engine.LIDPair], error) {
+			return lookup(ctx, in.ID, in.Phone, func(v string) (string, error) {
+				jid, err := engine.NormalizeChatID(v)
+				if err != nil || engine.PhoneOf(jid) == "" {
+					return "", apperr.Field("phone", "want a phone number with country code or a …@s.whatsapp.net JID")
+				}
+				return jid, nil
+			})
+		})
+}
+
 func (s *Server) groupRoutes() {
 	tag := "Groups"
 	huma.Register(s.api, op("list-groups", http.MethodGet, "/api/sessions/{id}/groups", "Groups the account is in", tag),
@@ -338,14 +389,20 @@ func (s *Server) groupRoutes() {
 
 	huma.Register(s.api, op("update-group-participants", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/participants/{action}",
 		"Add, remove, promote or demote members", tag),
-		func(ctx context.Context, in *participantsInput) (*Out[*engine.Group], error) {
+		func(ctx context.Context, in *participantsInput) (*Out[[]engine.ParticipantResult], error) {
 			ps, err := userJIDs("participants", in.Body.Participants)
 			if err != nil {
 				return nil, err
 			}
-			return group(ctx, &in.GroupPath, func(eng engine.Engine, jid string) (*engine.Group, error) {
-				return eng.UpdateParticipants(ctx, jid, engine.ParticipantAction(in.Action), ps)
+			var res []engine.ParticipantResult
+			_, err = group(ctx, &in.GroupPath, func(eng engine.Engine, jid string) (*engine.Group, error) {
+				res, err = eng.UpdateParticipants(ctx, jid, engine.ParticipantAction(in.Action), ps)
+				return nil, err
 			})
+			if err != nil {
+				return nil, err
+			}
+			return reply(ctx, http.StatusOK, res), nil
 		})
 
 	for _, revoke := range []bool{false, true} {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,17 +121,30 @@ func TestGroupRoutes(t *testing.T) {
 		}
 		return nil
 	}
-	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/add", map[string]any{"participants": []string{"15550000003"}})
+	// Each participant's outcome, as WhatsApp answers it: added, already
+	// there (409), invited instead (403, the person's privacy settings), no account (404).
+	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/add",
+		map[string]any{"participants": []string{"15550000003", "15550000002", "15550009403", "15550009404"}})
 	e.expect(r, 200, "")
-	if member(r.data(), "15550000003@s.whatsapp.net") == nil {
+	results := r.list()
+	got := func(i int) string {
+		p := results[i].(map[string]any)
+		return fmt.Sprint(p["participant"], " ", p["status"], " ", p["code"])
+	}
+	if len(results) != 4 || got(0) != "15550000003@s.whatsapp.net added 200" || got(1) != "15550000002@s.whatsapp.net failed 409" ||
+		got(2) != "15550009403@s.whatsapp.net invited 403" || results[2].(map[string]any)["inviteLink"] == nil || got(3) != "15550009404@s.whatsapp.net failed 404" {
 		t.Fatalf("add: %s", r.Raw)
 	}
+	if member(e.do("GET", "/api/sessions/g/groups/"+id, nil).data(), "15550000003@s.whatsapp.net") == nil {
+		t.Fatal("not added")
+	}
 	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/promote", map[string]any{"participants": []string{"15550000003"}})
-	if m := member(r.data(), "15550000003@s.whatsapp.net"); m == nil || m["isAdmin"] != true {
+	e.expect(r, 200, "")
+	if m := member(e.do("GET", "/api/sessions/g/groups/"+id, nil).data(), "15550000003@s.whatsapp.net"); m == nil || m["isAdmin"] != true {
 		t.Fatalf("promote: %s", r.Raw)
 	}
 	r = e.do("POST", "/api/sessions/g/groups/"+id+"/participants/remove", map[string]any{"participants": []string{"15550000002@c.us"}})
-	if member(r.data(), "15550000002@s.whatsapp.net") != nil {
+	if !strings.Contains(string(r.Raw), `"status":"removed"`) || member(e.do("GET", "/api/sessions/g/groups/"+id, nil).data(), "15550000002@s.whatsapp.net") != nil {
 		t.Fatalf("remove: %s", r.Raw)
 	}
 	r = e.do("PUT", "/api/sessions/g/groups/"+id, map[string]any{"subject": "Team B", "description": "plans"})

@@ -162,6 +162,22 @@ func (s *Server) messageRoutes() {
 			}
 			return replyList(ctx, list, in.PageQuery, total), nil
 		})
+	huma.Register(s.api, op("list-statuses", http.MethodGet, "/api/sessions/{id}/statuses",
+		"Statuses (stories) received, newest first: kept apart from chats and from the message list", tag),
+		func(ctx context.Context, in *struct {
+			SessionPath
+			PageQuery
+		}) (*ListOut[*message.Message], error) {
+			if err := s.sessionExists(ctx, in.ID); err != nil {
+				return nil, err
+			}
+			list, total, err := s.opts.Messages.List(ctx, message.ListFilter{SessionID: in.ID, ChatID: engine.StatusChat,
+				Limit: in.Limit, Offset: in.offset()})
+			if err != nil {
+				return nil, err
+			}
+			return replyList(ctx, list, in.PageQuery, total), nil
+		})
 	huma.Register(s.api, op("get-message", http.MethodGet, "/api/sessions/{id}/messages/{messageId}", "Get a message", tag),
 		func(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
 			if err := s.sessionExists(ctx, in.ID); err != nil {

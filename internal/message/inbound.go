@@ -29,8 +29,14 @@ func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.E
 		}
 	case engine.Revoked:
 		m, err := s.opts.Store.MessageByWAID(ctx, sessionID, e.WAMessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return s.tombstone(ctx, sessionID, e)
+		}
 		if err != nil {
 			return retryable(err)
+		}
+		if m.Type == string(engine.TypeRevoked) {
+			return nil // revoked already (it arrived revoked)
 		}
 		return s.markRevoked(ctx, m)
 	case engine.GroupUpdated:
@@ -57,14 +63,38 @@ func (s *Service) Committed(evs []*store.Event) {
 	}
 }
 
+// tombstone records a revoke of a message OpenWA has not stored (yet): a
+// revoked message row under its WhatsApp id, content-free. The message itself,
+// should it arrive later, is then a duplicate of that row and is dropped: the
+// revoke wins, its content is never stored or forwarded.
+func (s *Service) tombstone(ctx context.Context, sessionID string, r engine.Revoked) error {
+	now := store.Now()
+	ts := r.Timestamp.UnixMilli()
+	if r.Timestamp.IsZero() {
+		ts = now
+	}
+	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: r.WAMessageID, ChatID: r.ChatID,
+		Sender: r.By, Type: string(engine.TypeRevoked), Content: []byte("{}"), Status: string(StatusDelivered),
+		Timestamp: ts, CreatedAt: now, UpdatedAt: now}
+	ev := event.New(event.MessageRevoked, sessionID, RevokedEvent{ID: row.ID, WAMessageID: row.WAMessageID, ChatID: row.ChatID})
+	if err := s.opts.Store.SaveInbound(ctx, row, ev); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return fmt.Errorf("store revoke: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
 	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
-		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName, FromLID: in.FromLID}
-	if in.Media != nil {
+		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName, FromLID: in.FromLID,
+		ChatLID: in.ChatLID}
+	if in.Type == engine.TypeRevoked { // deleted for everyone before it reached OpenWA: no content at all
+		c = content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID}
+	}
+	if in.Type != engine.TypeRevoked && in.Media != nil {
 		// Kept without its bytes rather than lost when they could not be fetched.
 		c.Media = &Media{Mimetype: in.Media.Mimetype, Filename: in.Media.Filename, Missing: true}
 	}
-	if in.Media != nil && len(in.Media.Data) > 0 {
+	if in.Type != engine.TypeRevoked && in.Media != nil && len(in.Media.Data) > 0 {
 		if old, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil && old.Type != string(engine.TypeUndecryptable) {
 			return nil // redelivered: stored already, media included
 		}
@@ -88,7 +118,14 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	if in.FromMe {
 		row.Status = string(StatusSent)
 	}
-	switch err := s.opts.Store.SaveInbound(ctx, row, event.New(event.MessageReceived, sessionID, view(row))); {
+	ev := event.New(event.MessageReceived, sessionID, view(row))
+	switch {
+	case in.Type == engine.TypeRevoked:
+		ev = event.New(event.MessageRevoked, sessionID, RevokedEvent{ID: row.ID, WAMessageID: row.WAMessageID, ChatID: row.ChatID, ChatLID: in.ChatLID})
+	case engine.IsStatus(in.ChatID):
+		ev = event.New(event.StatusReceived, sessionID, view(row))
+	}
+	switch err := s.opts.Store.SaveInbound(ctx, row, ev); {
 	case errors.Is(err, store.ErrDuplicate):
 		// WhatsApp redelivered a message already stored, or the sender resent
 		// one that could not be decrypted: its placeholder becomes the message.
@@ -126,7 +163,7 @@ func (s *Service) replacePlaceholder(ctx context.Context, sessionID string, row 
 // decrypted, with message.undecryptable; once per WhatsApp id.
 func (s *Service) undecryptable(ctx context.Context, sessionID string, u engine.Undecryptable) error {
 	in := u.Message
-	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID})
+	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID})
 	now := store.Now()
 	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
 		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(engine.TypeUndecryptable), Content: b,
@@ -162,7 +199,9 @@ func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) er
 
 func (s *Service) markRevoked(ctx context.Context, m *store.Message) error {
 	m.Type, m.UpdatedAt = string(engine.TypeRevoked), store.Now()
-	ev := event.New(event.MessageRevoked, m.SessionID, RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID})
+	var c content
+	_ = json.Unmarshal(m.Content, &c)
+	ev := event.New(event.MessageRevoked, m.SessionID, RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID, ChatLID: c.ChatLID})
 	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type, ev); err != nil {
 		return fmt.Errorf("mark revoked: %w", err)
 	}

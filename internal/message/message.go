@@ -49,6 +49,7 @@ type content struct {
 	Poll     *engine.Poll         `json:"poll,omitempty"`
 	PushName string               `json:"pushName,omitempty"`
 	FromLID  string               `json:"fromLid,omitempty"`
+	ChatLID  string               `json:"chatLid,omitempty"`
 }
 
 // Message is the message object of API.md.
@@ -57,6 +58,8 @@ type Message struct {
 	WAMessageID *string              `json:"waMessageId"`
 	SessionID   string               `json:"sessionId"`
 	ChatID      string               `json:"chatId"`
+	ChatLID     string               `json:"chatLid,omitempty" doc:"The LID of a 1:1 chat when known; chatId is then the phone JID (or the LID itself when no phone is known)."`
+	IsChannel   bool                 `json:"isChannel,omitempty" doc:"True for a message of a channel (newsletter, chatId …@newsletter)."`
 	From        string               `json:"from"`
 	FromLID     string               `json:"fromLid,omitempty" doc:"The sender's LID (WhatsApp's phone-number-free id) when WhatsApp addressed the sender by it; from is then the phone JID where known."`
 	FromMe      bool                 `json:"fromMe"`
@@ -81,7 +84,7 @@ func view(row *store.Message) *Message {
 	var c content
 	_ = json.Unmarshal(row.Content, &c)
 	m := &Message{ID: row.ID, WAMessageID: opt(row.WAMessageID), SessionID: row.SessionID, ChatID: row.ChatID,
-		From: row.Sender, FromLID: c.FromLID, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
+		ChatLID: c.ChatLID, IsChannel: engine.IsChannel(row.ChatID), From: row.Sender, FromLID: c.FromLID, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
 		Caption: opt(c.Caption), Media: c.Media, Location: c.Location, Contacts: c.Contacts, Reaction: c.Reaction,
 		Poll: c.Poll, Mentions: c.Mentions, ReplyTo: opt(c.ReplyTo), Status: Status(row.Status), Error: opt(row.Error),
 		Timestamp: store.Time(row.Timestamp), CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt)}
@@ -132,4 +135,5 @@ type RevokedEvent struct {
 	ID          string `json:"id"`
 	WAMessageID string `json:"waMessageId"`
 	ChatID      string `json:"chatId"`
+	ChatLID     string `json:"chatLid,omitempty"`
 }

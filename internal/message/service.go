@@ -154,10 +154,20 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 		}
 		if m, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.Out.Reaction.MessageID); err == nil {
 			in.Out.Reaction.FromMe = m.FromMe
+			if !m.FromMe {
+				var mc content
+				_ = json.Unmarshal(m.Content, &mc)
+				in.Out.Reaction.Sender = cmp.Or(mc.FromLID, m.Sender) // as WhatsApp named the sender
+			}
 		}
 	}
 	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Quoted: in.Out.Quoted, Mentions: in.Out.Mentions,
 		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}
+	if engine.PhoneOf(chat) != "" {
+		if pair, err := eng.LID(ctx, chat); err == nil {
+			c.ChatLID = pair.LID // both forms where the engine knows them
+		}
+	}
 	if in.Media != nil {
 		if c.Media, err = s.ingest(ctx, sessionID, in.Out.Type, *in.Media); err != nil {
 			return nil, false, err

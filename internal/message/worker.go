@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
@@ -102,6 +103,17 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 		return time.Duration(m.Attempts) * time.Second, false, 0
 	}
 	sent := *m
+	if res.ChatLID != "" && !strings.Contains(string(m.Content), `"chatLid"`) {
+		// The engine learned the recipient's LID while sending: keep both forms.
+		var c content
+		if json.Unmarshal(m.Content, &c) == nil {
+			c.ChatLID = res.ChatLID
+			sent.Content, _ = json.Marshal(c)
+			if err := s.opts.Store.UpdateMessage(ctx, &sent); err != nil {
+				s.log.Warn("record chat LID", "message_id", m.ID, "err", err)
+			}
+		}
+	}
 	sent.Status, sent.WAMessageID, sent.Timestamp, sent.Error, sent.UpdatedAt =
 		string(StatusSent), res.WAMessageID, res.Timestamp.UnixMilli(), "", store.Now()
 	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, sent.Timestamp,

@@ -310,6 +310,7 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 	if cfg.ProxyURL != nil {
 		opts.ProxyURL = *cfg.ProxyURL
 	}
+	opts.DownloadStatusMedia = cfg.DownloadStatusMedia != nil && *cfg.DownloadStatusMedia
 	if row.Engine == "mock" && cfg.Mock != nil {
 		opts.Settings, _ = json.Marshal(cfg.Mock)
 	}

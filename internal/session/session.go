@@ -16,6 +16,8 @@ type Config struct {
 	ProxyURL  *string     `json:"proxyUrl,omitempty" maxLength:"512" doc:"Proxy for this session's WhatsApp connection (http, https or socks5 URL)."`
 	Mock      *MockConfig `json:"mock,omitempty" doc:"Settings of the mock engine."`
 	Pacing    *Pacing     `json:"pacing,omitempty" doc:"Send pacing, to keep the number clear of WhatsApp's spam limits."`
+	// DownloadStatusMedia: statuses are many and short-lived; their media is fetched only when asked for.
+	DownloadStatusMedia *bool `json:"downloadStatusMedia,omitempty" doc:"Download the media of statuses (stories) received (default false); applies from the next start."`
 }
 
 // Pacing slows and caps a session's sends.

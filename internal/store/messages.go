@@ -163,6 +163,8 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, 
 	if f.ChatID != "" {
 		where += " AND chat_id = ?"
 		args = append(args, f.ChatID)
+	} else {
+		where += " AND chat_id <> '" + StatusChat + "'" // statuses are listed on their own
 	}
 	switch f.Direction {
 	case "in":
@@ -322,16 +324,20 @@ type Chat struct {
 	Unread   int // incoming messages not read yet (status delivered)
 }
 
-// ListChats lists a session's chats, the one with the newest message first.
+// StatusChat is the chat id statuses are stored under; they are not a chat.
+const StatusChat = "status@broadcast"
+
+// ListChats lists a session's chats, the one with the newest message first
+// (statuses are not a chat).
 func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset int) ([]Chat, int, error) {
 	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?`),
-		sessionID).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?
+		AND chat_id <> '`+StatusChat+`'`), sessionID).Scan(&total); err != nil {
 		return nil, 0, classify(err)
 	}
 	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT chat_id, COUNT(*),
 		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END)
-		FROM messages WHERE session_id = ? GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
+		FROM messages WHERE session_id = ? AND chat_id <> '`+StatusChat+`' GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
 		sessionID, limit, offset)
 	if err != nil {
 		return nil, 0, classify(err)

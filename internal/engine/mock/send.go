@@ -262,14 +262,20 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	return &cp, nil
 }
 
-// UpdateParticipants adds, removes, promotes or demotes members.
-func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) (*engine.Group, error) {
+// UpdateParticipants adds, removes, promotes or demotes members and reports
+// each one's outcome as the whatsmeow engine does: a number ending in 404 has
+// no account, one ending in 403 refuses being added (invited instead, with
+// the invite link), adding a member is 409, changing a non-member 404.
+func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) ([]engine.ParticipantResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	g, ok := e.groups[jid]
 	if !ok {
 		return nil, fmt.Errorf("group %s: %w", jid, engine.ErrNotFound)
 	}
+	done := map[engine.ParticipantAction]string{engine.ParticipantAdd: "added", engine.ParticipantRemove: "removed",
+		engine.ParticipantPromote: "promoted", engine.ParticipantDemote: "demoted"}[action]
+	out := make([]engine.ParticipantResult, 0, len(participants))
 	for _, p := range participants {
 		idx := -1
 		for i, m := range g.Participants {
@@ -277,20 +283,36 @@ func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engi
 				idx = i
 			}
 		}
+		r := engine.ParticipantResult{Participant: p, Status: done, Code: 200}
+		phone := engine.PhoneOf(p)
 		switch {
-		case action == engine.ParticipantAdd && idx < 0:
+		case strings.HasSuffix(phone, "404"):
+			r.Status, r.Code, r.Reason = "failed", 404, "no WhatsApp account, or not a member of the group"
+		case action == engine.ParticipantAdd && idx >= 0:
+			r.Status, r.Code, r.Reason = "failed", 409, "already a member of the group"
+		case action == engine.ParticipantAdd && strings.HasSuffix(phone, "403"):
+			r.Status, r.Code, r.Reason = "invited", 403, "WhatsApp refused to add them (their privacy settings): an invitation to join was sent to them"
+			r.InviteLink = fmt.Sprintf("https://chat.whatsapp.com/MOCK%s%d", strings.Split(jid, "@")[0], e.seq)
+		case action == engine.ParticipantAdd:
 			g.Participants = append(g.Participants, engine.Participant{JID: p})
-		case action == engine.ParticipantRemove && idx >= 0:
+		case idx < 0:
+			r.Status, r.Code, r.Reason = "failed", 404, "no WhatsApp account, or not a member of the group"
+		case action == engine.ParticipantRemove:
 			g.Participants = append(g.Participants[:idx], g.Participants[idx+1:]...)
-		case action == engine.ParticipantPromote && idx >= 0:
+		case action == engine.ParticipantPromote:
 			g.Participants[idx].IsAdmin = true
-		case action == engine.ParticipantDemote && idx >= 0:
+		case action == engine.ParticipantDemote:
 			g.Participants[idx].IsAdmin = false
 		}
+		out = append(out, r)
 	}
-	cp := copyGroup(g)
-	e.emit(ctx, engine.GroupUpdated{Group: cp, Changed: []string{"participants"}})
-	return &cp, nil
+	e.emit(ctx, engine.GroupUpdated{Group: copyGroup(g), Changed: []string{"participants"}})
+	return out, nil
+}
+
+// LID: the mock's users have no LIDs.
+func (e *Engine) LID(ctx context.Context, jid string) (engine.LIDPair, error) {
+	return engine.LIDPair{}, fmt.Errorf("no LID known for %s: %w", jid, engine.ErrNotFound)
 }
 
 // SetGroupInfo changes the subject and/or description.

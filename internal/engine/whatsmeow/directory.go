@@ -1,6 +1,7 @@
 package whatsmeow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,6 +127,38 @@ func (e *Engine) SetBlocked(ctx context.Context, jid string, blocked bool) error
 	return err
 }
 
+// LID pairs a user's LID and phone JID from the device store (whatsmeow's
+// LID map, filled from messages, usync answers and groups).
+func (e *Engine) LID(ctx context.Context, jid string) (engine.LIDPair, error) {
+	cli, err := e.conn()
+	if err != nil {
+		return engine.LIDPair{}, err
+	}
+	j, err := parseJID(jid)
+	if err != nil {
+		return engine.LIDPair{}, err
+	}
+	var other types.JID
+	switch j.Server {
+	case types.HiddenUserServer:
+		other, err = cli.Store.LIDs.GetPNForLID(ctx, j)
+	case types.DefaultUserServer:
+		other, err = cli.Store.LIDs.GetLIDForPN(ctx, j)
+	default:
+		return engine.LIDPair{}, fmt.Errorf("%s is not a user: %w", jid, engine.ErrNotFound)
+	}
+	if err != nil {
+		return engine.LIDPair{}, err
+	}
+	if other.IsEmpty() {
+		return engine.LIDPair{}, fmt.Errorf("no LID known for %s: %w", jid, engine.ErrNotFound)
+	}
+	if j.Server == types.HiddenUserServer {
+		return engine.LIDPair{LID: j.ToNonAD().String(), PN: other.ToNonAD().String()}, nil
+	}
+	return engine.LIDPair{LID: other.ToNonAD().String(), PN: j.ToNonAD().String()}, nil
+}
+
 // Groups are the groups the linked account is in.
 func (e *Engine) Groups(ctx context.Context) ([]engine.Group, error) {
 	cli, err := e.conn()
@@ -194,8 +227,11 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	return group(g), nil
 }
 
-// UpdateParticipants adds, removes, promotes or demotes members, and returns the group after.
-func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) (*engine.Group, error) {
+// UpdateParticipants adds, removes, promotes or demotes members and reports
+// what WhatsApp answered for each. A person whose privacy settings refuse
+// being added (403 with an add request) is sent an invitation to join
+// instead, as the phone does, and the group's invite link is reported too.
+func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engine.ParticipantAction, participants []string) ([]engine.ParticipantResult, error) {
 	cli, j, err := e.target(jid, groupJID)
 	if err != nil {
 		return nil, err
@@ -204,10 +240,41 @@ func (e *Engine) UpdateParticipants(ctx context.Context, jid string, action engi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cli.UpdateGroupParticipants(ctx, j, ps, whatsmeow.ParticipantChange(action)); err != nil {
+	answers, err := cli.UpdateGroupParticipants(ctx, j, ps, whatsmeow.ParticipantChange(action))
+	if err != nil {
 		return nil, notFound(err)
 	}
-	return e.Group(ctx, jid)
+	out := make([]engine.ParticipantResult, 0, len(answers))
+	var link string
+	for _, a := range answers {
+		who, _ := phoneOf(cmp.Or(a.PhoneNumber, a.JID), a.LID, e.pnOf)
+		r := participantResult(action, who.String(), a.Error)
+		if a.Error == 403 && a.AddRequest != nil && action == engine.ParticipantAdd {
+			if link == "" {
+				link, _ = cli.GetGroupInviteLink(ctx, j, false)
+			}
+			if err := e.sendAddRequest(ctx, cli, j, a); err != nil {
+				e.log().Warn("cannot send group invitation", "group", j.String(), "err", err)
+				r.Reason = "WhatsApp refused to add them (their privacy settings) and the invitation could not be sent: share the invite link"
+			} else {
+				r.Status, r.Reason = "invited", "WhatsApp refused to add them (their privacy settings): an invitation to join was sent to them"
+			}
+			r.InviteLink = link
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// sendAddRequest sends the invitation WhatsApp's add request allows: a
+// message with the request's code, which lets its recipient join.
+func (e *Engine) sendAddRequest(ctx context.Context, cli *whatsmeow.Client, group types.JID, a types.GroupParticipant) error {
+	var subject string
+	if info, err := cli.GetGroupInfo(ctx, group); err == nil {
+		subject = info.Name
+	}
+	_, err := cli.SendMessage(ctx, a.JID.ToNonAD(), groupInvite(group, subject, a.AddRequest))
+	return err
 }
 
 // SetGroupInfo changes the subject and/or the description.

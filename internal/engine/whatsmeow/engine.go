@@ -238,17 +238,24 @@ func isDown(ev engine.Event) bool {
 // phoneJID names a user by phone number where WhatsApp gave a LID and the
 // device store knows the number; other ids pass unchanged.
 func (e *Engine) phoneJID(jid types.JID) types.JID {
-	jid = jid.ToNonAD()
+	out, _ := phoneOf(jid, types.EmptyJID, e.pnOf)
+	return out
+}
+
+// pnOf is the phone JID the device store (whatsmeow's LID map) knows for a
+// LID, or the empty JID.
+func (e *Engine) pnOf(lid types.JID) types.JID {
 	e.mu.Lock()
 	cli := e.client
 	e.mu.Unlock()
-	if jid.Server != types.HiddenUserServer || cli == nil {
-		return jid
+	if cli == nil {
+		return types.EmptyJID
 	}
-	if pn, err := cli.Store.LIDs.GetPNForLID(context.Background(), jid); err == nil && !pn.IsEmpty() {
-		return pn.ToNonAD()
+	pn, err := cli.Store.LIDs.GetPNForLID(context.Background(), lid.ToNonAD())
+	if err != nil {
+		return types.EmptyJID
 	}
-	return jid
+	return pn
 }
 
 // me is the linked account.

@@ -363,17 +363,26 @@ func TestGroups(t *testing.T) {
 		}
 	}
 
-	g, err = e.UpdateParticipants(ctx, g.JID, engine.ParticipantAdd, []string{carol.JID.String()})
-	if err != nil || len(g.Participants) != 4 {
-		t.Fatalf("add: %+v %v", g, err)
+	change := func(action engine.ParticipantAction, who *fakewa.Contact, want string) *engine.Group {
+		t.Helper()
+		res, err := e.UpdateParticipants(ctx, g.JID, action, []string{who.JID.String()})
+		if err != nil || len(res) != 1 || res[0].Status != want || res[0].Participant != who.JID.String() {
+			t.Fatalf("%s: %+v %v", action, res, err)
+		}
+		g, err := e.Group(ctx, g.JID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
 	}
-	g, err = e.UpdateParticipants(ctx, g.JID, engine.ParticipantPromote, []string{carol.JID.String()})
-	if err != nil || !isAdmin(g, carol.JID.String()) {
-		t.Fatalf("promote: %+v %v", g, err)
+	if g = change(engine.ParticipantAdd, carol, "added"); len(g.Participants) != 4 {
+		t.Fatalf("add: %+v", g)
 	}
-	g, err = e.UpdateParticipants(ctx, g.JID, engine.ParticipantRemove, []string{bob.JID.String()})
-	if err != nil || len(g.Participants) != 3 || strings.Contains(strings.Join(srv.GroupMembers(types.NewJID(strings.TrimSuffix(g.JID, "@g.us"), types.GroupServer)), ","), bob.JID.User) {
-		t.Fatalf("remove: %+v %v", g, err)
+	if g = change(engine.ParticipantPromote, carol, "promoted"); !isAdmin(g, carol.JID.String()) {
+		t.Fatalf("promote: %+v", g)
+	}
+	if g = change(engine.ParticipantRemove, bob, "removed"); len(g.Participants) != 3 || strings.Contains(strings.Join(srv.GroupMembers(types.NewJID(strings.TrimSuffix(g.JID, "@g.us"), types.GroupServer)), ","), bob.JID.User) {
+		t.Fatalf("remove: %+v", g)
 	}
 	subject, desc := "Team B", "Our plans"
 	if g, err = e.SetGroupInfo(ctx, g.JID, &subject, &desc); err != nil || g.Subject != subject || g.Description != desc {

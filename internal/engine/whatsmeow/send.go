@@ -61,7 +61,7 @@ func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendRe
 	var msg *waE2E.Message
 	switch out.Type {
 	case engine.TypeReaction:
-		msg = reaction(to, out.Reaction, time.Now())
+		msg = reactionTo(cli, to, out.Reaction)
 	case engine.TypePoll:
 		selectable := 1
 		if out.Poll.MultipleAnswers {
@@ -90,7 +90,32 @@ func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendRe
 	if err != nil {
 		return nil, err
 	}
-	return &engine.SendResult{WAMessageID: resp.ID, Timestamp: resp.Timestamp.UTC()}, nil
+	res := &engine.SendResult{WAMessageID: resp.ID, Timestamp: resp.Timestamp.UTC()}
+	if to.Server == types.DefaultUserServer {
+		if lid, err := cli.Store.LIDs.GetLIDForPN(ctx, to); err == nil && !lid.IsEmpty() {
+			res.ChatLID = lid.ToNonAD().String()
+		}
+	}
+	return res, nil
+}
+
+// reactionTo builds a reaction with whatsmeow's own builder, which names the
+// message by chat, id and sender (in a group the key must carry the sender
+// of someone else's message, or the reaction lands nowhere).
+func reactionTo(cli *whatsmeow.Client, chat types.JID, r *engine.Reaction) *waE2E.Message {
+	sender := types.EmptyJID // the account's own message
+	if !r.FromMe {
+		s, err := types.ParseJID(r.Sender)
+		switch {
+		case err == nil && r.Sender != "":
+			sender = s
+		case chat.Server == types.DefaultUserServer || chat.Server == types.HiddenUserServer:
+			sender = chat // in a 1:1 chat the other person sent it
+		default:
+			return reaction(chat, r, time.Now()) // a message OpenWA does not have: sender unknown
+		}
+	}
+	return cli.BuildReaction(chat, sender, r.MessageID, r.Emoji)
 }
 
 // Revoke deletes one of the linked account's messages for everyone.
@@ -152,7 +177,7 @@ const commitWait = time.Minute
 // downloaded here too, bounded in time, and a message whose bytes could not
 // be fetched is handed on without them (its media marked missing).
 func (e *Engine) received(v *events.Message) bool {
-	ev := incoming(v)
+	ev := incoming(v, e.pnOf)
 	if ev == nil {
 		return true // protocol traffic: nothing to store
 	}
@@ -163,7 +188,9 @@ func (e *Engine) received(v *events.Message) bool {
 		return false // disconnecting: left for WhatsApp to deliver again
 	}
 	if rcv, ok := ev.(engine.MessageReceived); ok {
-		if media := downloadable(v.Message); media != nil && rcv.Message.Media != nil && cli != nil {
+		// Statuses are many and short-lived: their media only when the session asks for it.
+		fetch := !engine.IsStatus(rcv.Message.ChatID) || e.opts.DownloadStatusMedia
+		if media := downloadable(v.Message); fetch && media != nil && rcv.Message.Media != nil && cli != nil {
 			e.download(ctx, cli, media, rcv.Message)
 		}
 	}
@@ -202,7 +229,7 @@ func (e *Engine) download(ctx context.Context, cli *whatsmeow.Client, media what
 // undecryptable reports a message the device could not decrypt; whatsmeow
 // already asked the sender (and the account's phone) to send it again.
 func (e *Engine) undecryptable(v *events.UndecryptableMessage) {
-	m := receivedMessage(&events.Message{Info: v.Info})
+	m := receivedMessage(&events.Message{Info: v.Info}, e.pnOf)
 	m.Type = engine.TypeUndecryptable
 	reason := "the message could not be decrypted"
 	if v.IsUnavailable {

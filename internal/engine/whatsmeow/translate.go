@@ -79,17 +79,47 @@ func ackStatus(t types.ReceiptType) (engine.AckStatus, bool) {
 	return "", false
 }
 
+// pnLookup finds the phone JID of a LID in the device store (whatsmeow's
+// LID map); it returns the empty JID when it knows none. nil looks up nothing.
+type pnLookup func(lid types.JID) types.JID
+
+// phoneOf names a user by phone JID where one is known: alt when WhatsApp
+// gave it beside the id, else what pn knows. lid is the user's LID when it is
+// known (the id itself, or alt when the id is a phone JID); other ids (groups,
+// statuses, channels) pass unchanged.
+func phoneOf(id, alt types.JID, pn pnLookup) (out, lid types.JID) {
+	id, alt = id.ToNonAD(), alt.ToNonAD()
+	switch id.Server {
+	case types.DefaultUserServer:
+		if alt.Server == types.HiddenUserServer {
+			lid = alt
+		}
+		return id, lid
+	case types.HiddenUserServer:
+		if alt.Server == types.DefaultUserServer {
+			return alt, id
+		}
+		if pn != nil {
+			if p := pn(id); p.Server == types.DefaultUserServer {
+				return p.ToNonAD(), id
+			}
+		}
+		return id, id // no phone known: the LID is the id (a LID-only contact)
+	}
+	return id, types.EmptyJID
+}
+
 // incoming is what an incoming message means to OpenWA: a message, a revoke,
 // or nothing (nil) for the protocol traffic that rides in messages (sender
 // keys of a group, history and app-state notices, key shares).
-func incoming(e *events.Message) engine.Event {
+func incoming(e *events.Message, pn pnLookup) engine.Event {
 	msg := e.Message
 	if pm := msg.GetProtocolMessage(); pm != nil {
 		if pm.GetType() != waE2E.ProtocolMessage_REVOKE {
 			return nil
 		}
-		m := receivedMessage(e)
-		return engine.Revoked{ChatID: m.ChatID, WAMessageID: pm.GetKey().GetID(), By: m.From}
+		m := receivedMessage(e, pn)
+		return engine.Revoked{ChatID: m.ChatID, WAMessageID: pm.GetKey().GetID(), By: m.From, Timestamp: m.Timestamp}
 	}
 	if msg != nil {
 		rest := proto.Clone(msg).(*waE2E.Message)
@@ -98,27 +128,30 @@ func incoming(e *events.Message) engine.Event {
 			return nil
 		}
 	}
-	return engine.MessageReceived{Message: receivedMessage(e)}
+	return engine.MessageReceived{Message: receivedMessage(e, pn)}
 }
 
 // receivedMessage translates an incoming message. Media bytes are not here:
-// the engine downloads them before handing the message on. Where
-// WhatsApp names the sender by LID and gives the phone JID too, From (and, in
-// a 1:1 chat, ChatID) is the phone JID and FromLID the LID: OpenWA's users
-// address people by phone number.
-func receivedMessage(e *events.Message) *engine.Message {
-	m := &engine.Message{WAMessageID: e.Info.ID, ChatID: e.Info.Chat.ToNonAD().String(),
-		From: e.Info.Sender.ToNonAD().String(), FromMe: e.Info.IsFromMe, PushName: e.Info.PushName,
+// the engine downloads them before handing the message on.
+// OpenWA's users address people by phone number, so the sender and a 1:1
+// chat are named by phone JID wherever one is known (the JID WhatsApp gave
+// beside the LID, else pn), with the LID kept in FromLID and ChatLID; only
+// when no phone is known does the LID stay the id. Mentions by LID become
+// phone JIDs the same way.
+func receivedMessage(e *events.Message, pn pnLookup) *engine.Message {
+	m := &engine.Message{WAMessageID: e.Info.ID, FromMe: e.Info.IsFromMe, PushName: e.Info.PushName,
 		Timestamp: e.Info.Timestamp.UTC(), Type: engine.TypeUnknown}
-	if e.Info.Sender.Server == types.HiddenUserServer {
-		m.FromLID = m.From
-		if e.Info.SenderAlt.Server == types.DefaultUserServer {
-			m.From = e.Info.SenderAlt.ToNonAD().String()
-			if !e.Info.IsGroup && e.Info.Chat.Server == types.HiddenUserServer {
-				m.ChatID = m.From
-			}
-		}
+	from, fromLID := phoneOf(e.Info.Sender, e.Info.SenderAlt, pn)
+	m.From, m.FromLID = from.String(), jidString(fromLID)
+	chatAlt := e.Info.SenderAlt // a 1:1 chat from a contact is the contact
+	if e.Info.IsFromMe {
+		chatAlt = e.Info.RecipientAlt // the account's own message: the chat is its recipient
 	}
+	chat, chatLID := phoneOf(e.Info.Chat, chatAlt, pn)
+	if e.Info.IsGroup {
+		chat, chatLID = e.Info.Chat.ToNonAD(), types.EmptyJID
+	}
+	m.ChatID, m.ChatLID = chat.String(), jidString(chatLID)
 	msg := e.Message
 	if msg == nil {
 		return m
@@ -180,9 +213,22 @@ func receivedMessage(e *events.Message) *engine.Message {
 	}
 	if ctx != nil {
 		m.ReplyTo = ctx.GetStanzaID()
-		m.Mentions = ctx.GetMentionedJID()
+		for _, s := range ctx.GetMentionedJID() {
+			if j, err := types.ParseJID(s); err == nil {
+				j, _ = phoneOf(j, types.EmptyJID, pn)
+				s = j.String()
+			}
+			m.Mentions = append(m.Mentions, s)
+		}
 	}
 	return m
+}
+
+func jidString(j types.JID) string {
+	if j.IsEmpty() {
+		return ""
+	}
+	return j.String()
 }
 
 func cardOf(c *waE2E.ContactMessage) engine.ContactCard {
@@ -257,14 +303,51 @@ func nonEmpty(s string) *string {
 	return proto.String(s)
 }
 
-// reaction builds a reaction to a message of the chat; fromMe tells whether
-// the message reacted to is the linked account's own.
+// reaction builds a reaction to a message whose sender is not known (not
+// stored): its key names chat, id and whether it is the account's own.
 func reaction(chat types.JID, r *engine.Reaction, now time.Time) *waE2E.Message {
 	return &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{
 		Key:               &waCommon.MessageKey{RemoteJID: proto.String(chat.String()), FromMe: proto.Bool(r.FromMe), ID: proto.String(r.MessageID)},
 		Text:              proto.String(r.Emoji),
 		SenderTimestampMS: proto.Int64(now.UnixMilli()),
 	}}
+}
+
+// groupInvite is the invitation to join a group that an add request allows.
+func groupInvite(group types.JID, subject string, req *types.GroupParticipantAddRequest) *waE2E.Message {
+	return &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupJID: proto.String(group.String()),
+		InviteCode: proto.String(req.Code), InviteExpiration: proto.Int64(req.Expiration.Unix()),
+		GroupName: proto.String(subject), Caption: proto.String("Invitation to join my WhatsApp group")}}
+}
+
+// participantResult is the outcome of a membership change for one
+// participant, from WhatsApp's code for it (0: done).
+func participantResult(action engine.ParticipantAction, who string, code int) engine.ParticipantResult {
+	r := engine.ParticipantResult{Participant: who, Code: cmp.Or(code, 200)}
+	if code == 0 || code == 200 {
+		r.Status = map[engine.ParticipantAction]string{engine.ParticipantAdd: "added", engine.ParticipantRemove: "removed",
+			engine.ParticipantPromote: "promoted", engine.ParticipantDemote: "demoted"}[action]
+		return r
+	}
+	r.Status = "failed"
+	switch code {
+	case 403:
+		r.Reason = "WhatsApp does not allow it (the person's privacy settings, or this account is not an admin)"
+	case 404:
+		r.Reason = "no WhatsApp account, or not a member of the group"
+	case 408:
+		r.Reason = "they left the group recently and cannot be added back yet"
+	case 409:
+		r.Reason = "already a member of the group"
+		if action != engine.ParticipantAdd {
+			r.Reason = "not in the state asked for (already an admin, not an admin, or not a member)"
+		}
+	case 500:
+		r.Reason = "the group is full"
+	default:
+		r.Reason = fmt.Sprintf("WhatsApp answered %d", code)
+	}
+	return r
 }
 
 // mediaKind is the kind of upload (the key WhatsApp encrypts it with) for a media message type.

@@ -89,7 +89,7 @@ func TestMessagesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := receivedMessage(&events.Message{Info: info(chat), Message: msg})
+			got := receivedMessage(&events.Message{Info: info(chat), Message: msg}, nil)
 			if got.Type != out.Type || got.Text != out.Text || got.ReplyTo != out.ReplyTo ||
 				!reflect.DeepEqual(got.Mentions, out.Mentions) || !reflect.DeepEqual(got.Location, out.Location) ||
 				!reflect.DeepEqual(got.Contacts, out.Contacts) {
@@ -112,7 +112,7 @@ func TestReceivedMessages(t *testing.T) {
 	chat := "6281234567890@s.whatsapp.net"
 	t.Run("voice note", func(t *testing.T) {
 		m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
-			PTT: proto.Bool(true), Mimetype: proto.String("audio/ogg; codecs=opus")}}})
+			PTT: proto.Bool(true), Mimetype: proto.String("audio/ogg; codecs=opus")}}}, nil)
 		if m.Type != engine.TypeVoice || m.Media.Mimetype != "audio/ogg; codecs=opus" || m.PushName != "Ann" ||
 			m.From != chat || m.WAMessageID != "3EB0XYZ" || !m.Timestamp.Equal(time.Unix(1767261600, 0)) {
 			t.Fatalf("%+v", m)
@@ -120,21 +120,21 @@ func TestReceivedMessages(t *testing.T) {
 	})
 	t.Run("document with caption", func(t *testing.T) {
 		m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
-			Caption: proto.String("invoice"), FileName: proto.String("a.pdf"), Mimetype: proto.String("application/pdf")}}})
+			Caption: proto.String("invoice"), FileName: proto.String("a.pdf"), Mimetype: proto.String("application/pdf")}}}, nil)
 		if m.Type != engine.TypeDocument || m.Caption != "invoice" || m.Media.Filename != "a.pdf" {
 			t.Fatalf("%+v", m)
 		}
 	})
 	t.Run("reaction", func(t *testing.T) {
 		m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{
-			Key: &waCommon.MessageKey{ID: proto.String("3EB0TARGET")}, Text: proto.String("👍")}}})
+			Key: &waCommon.MessageKey{ID: proto.String("3EB0TARGET")}, Text: proto.String("👍")}}}, nil)
 		if m.Type != engine.TypeReaction || m.Reaction.MessageID != "3EB0TARGET" || m.Reaction.Emoji != "👍" {
 			t.Fatalf("%+v", m)
 		}
 	})
 	t.Run("revoke", func(t *testing.T) {
 		ev := incoming(&events.Message{Info: info(chat), Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
-			Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("3EB0GONE")}}}})
+			Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("3EB0GONE")}}}}, nil)
 		if r, ok := ev.(engine.Revoked); !ok || r.WAMessageID != "3EB0GONE" || r.ChatID != chat {
 			t.Fatalf("%+v", ev)
 		}
@@ -145,19 +145,19 @@ func TestReceivedMessages(t *testing.T) {
 				MessageContextInfo: &waE2E.MessageContextInfo{}},
 			{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum()}},
 		} {
-			if ev := incoming(&events.Message{Info: info(chat), Message: msg}); ev != nil {
+			if ev := incoming(&events.Message{Info: info(chat), Message: msg}, nil); ev != nil {
 				t.Fatalf("%v became %+v", msg, ev)
 			}
 		}
 		if _, ok := incoming(&events.Message{Info: info(chat), Message: &waE2E.Message{Conversation: proto.String("hi"),
-			SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{}}}).(engine.MessageReceived); !ok {
+			SenderKeyDistributionMessage: &waE2E.SenderKeyDistributionMessage{}}}, nil).(engine.MessageReceived); !ok {
 			t.Fatal("a text that carries a sender key was dropped")
 		}
 	})
 	t.Run("poll", func(t *testing.T) {
 		m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{PollCreationMessage: &waE2E.PollCreationMessage{
 			Name: proto.String("Lunch?"), SelectableOptionsCount: proto.Uint32(1),
-			Options: []*waE2E.PollCreationMessage_Option{{OptionName: proto.String("yes")}, {OptionName: proto.String("no")}}}}})
+			Options: []*waE2E.PollCreationMessage_Option{{OptionName: proto.String("yes")}, {OptionName: proto.String("no")}}}}}, nil)
 		if m.Type != engine.TypePoll || m.Poll.Name != "Lunch?" || m.Poll.MultipleAnswers || len(m.Poll.Options) != 2 {
 			t.Fatalf("%+v", m)
 		}
@@ -167,18 +167,39 @@ func TestReceivedMessages(t *testing.T) {
 		in.Chat = types.NewJID("987654321", types.HiddenUserServer)
 		in.Sender = in.Chat
 		in.SenderAlt = types.NewJID("6281234567890", types.DefaultUserServer)
-		m := receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}})
+		m := receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}}, nil)
 		if m.From != chat || m.ChatID != chat || m.FromLID != "987654321@lid" {
 			t.Fatalf("%+v", m)
 		}
 		in.SenderAlt = types.EmptyJID // the phone is not known: the LID is all there is
-		m = receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}})
+		m = receivedMessage(&events.Message{Info: in, Message: &waE2E.Message{Conversation: proto.String("hi")}}, nil)
 		if m.From != "987654321@lid" || m.ChatID != "987654321@lid" || m.FromLID != "987654321@lid" {
 			t.Fatalf("%+v", m)
 		}
 	})
+	t.Run("typed on the own phone: the chat is the recipient, by phone JID", func(t *testing.T) {
+		in := info(chat)
+		in.IsFromMe = true
+		in.Sender = types.NewJID("911111", types.HiddenUserServer)
+		in.Chat = types.NewJID("987654321", types.HiddenUserServer)
+		known := func(lid types.JID) types.JID {
+			return map[string]types.JID{"911111": types.NewJID("15557654321", types.DefaultUserServer)}[lid.User]
+		}
+		in.RecipientAlt = types.NewJID("6281234567890", types.DefaultUserServer)
+		msg := &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("hi"),
+			ContextInfo: &waE2E.ContextInfo{MentionedJID: []string{"911111@lid", "555@lid"}}}}
+		m := receivedMessage(&events.Message{Info: in, Message: msg}, known)
+		if m.ChatID != chat || m.ChatLID != "987654321@lid" || m.From != "15557654321@s.whatsapp.net" || m.FromLID != "911111@lid" ||
+			strings.Join(m.Mentions, ",") != "15557654321@s.whatsapp.net,555@lid" {
+			t.Fatalf("%+v", m)
+		}
+		in.RecipientAlt = types.EmptyJID // nothing known: the LID stays the chat
+		if m := receivedMessage(&events.Message{Info: in, Message: msg}, known); m.ChatID != "987654321@lid" || m.ChatLID != "987654321@lid" {
+			t.Fatalf("%+v", m)
+		}
+	})
 	t.Run("unknown", func(t *testing.T) {
-		if m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{}}); m.Type != engine.TypeUnknown {
+		if m := receivedMessage(&events.Message{Info: info(chat), Message: &waE2E.Message{}}, nil); m.Type != engine.TypeUnknown {
 			t.Fatalf("%+v", m)
 		}
 	})

@@ -35,6 +35,9 @@ type Contact struct {
 	// ByLID makes the contact write as WhatsApp does today: from its LID, with
 	// its phone JID in sender_pn. Otherwise it writes from its phone JID.
 	ByLID bool
+	// RefuseAdds plays privacy settings that let no one add the contact to a
+	// group: an add is answered 403 with an add request.
+	RefuseAdds bool
 
 	identity   *identity.KeyPair
 	reg        uint32

@@ -66,6 +66,13 @@ type Server struct {
 	unlinked []string                    // devices that logged themselves out
 	pending  map[uint64][]pendingMessage // per account: messages its device has not acknowledged
 	sent     map[string]sentMessage      // what contacts sent, by id, for retry receipts
+
+	// phones are each account's own phone (device 0), by phone number.
+	phones map[uint64]*Contact
+	// mediaGate, when set, holds media downloads until it is closed; each
+	// download that waits is reported on mediaWaiting (HoldMedia).
+	mediaGate    chan struct{}
+	mediaWaiting chan string
 }
 
 // Drop cuts every connection, as a network failure would.

@@ -124,8 +124,14 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 	case "query":
 		return []waBinary.Node{s.groupNode(g)}, nil
 	case "add", "remove", "promote", "demote":
-		defer func() {
-			c.notifyLater(groupNotification(g, me, waBinary.Node{Tag: q.Tag, Content: content[0].Content}))
+		defer func() { // members hear of the changes made, not of the refused ones
+			var made []waBinary.Node
+			for _, p := range content[0].GetChildren() {
+				if p.Attrs["error"] == nil {
+					made = append(made, p)
+				}
+			}
+			c.notifyLater(groupNotification(g, me, waBinary.Node{Tag: q.Tag, Content: made}))
 		}()
 		var done []waBinary.Node
 		for _, p := range q.GetChildrenByTag("participant") {
@@ -136,9 +142,19 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 			}
 			switch q.Tag {
 			case "add":
-				if !slices.Contains(g.members, lid) {
-					g.members = append(g.members, lid)
+				if slices.Contains(g.members, lid) {
+					done = append(done, waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": lid, "error": "409",
+						"phone_number": s.contacts[lid.User].JID}})
+					continue
 				}
+				if ct := s.contacts[lid.User]; ct != nil && ct.RefuseAdds {
+					// Their privacy settings: WhatsApp hands out an add request to invite them with.
+					done = append(done, waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": lid, "error": "403",
+						"phone_number": ct.JID}, Content: []waBinary.Node{{Tag: "add_request", Attrs: waBinary.Attrs{
+						"code": "ADDREQ" + lid.User, "expiration": time.Now().Add(72 * time.Hour).Unix()}}}})
+					continue
+				}
+				g.members = append(g.members, lid)
 			case "remove":
 				g.members = slices.DeleteFunc(g.members, func(j types.JID) bool { return j == lid })
 				delete(g.roles, lid.User)
@@ -147,7 +163,11 @@ func (s *Server) groupIQ(c *Conn, n *waBinary.Node) (content []waBinary.Node, er
 			case "demote":
 				delete(g.roles, lid.User)
 			}
-			done = append(done, waBinary.Node{Tag: "participant", Attrs: waBinary.Attrs{"jid": lid}})
+			a := waBinary.Attrs{"jid": lid}
+			if ct := s.contacts[lid.User]; ct != nil {
+				a["phone_number"] = ct.JID
+			}
+			done = append(done, waBinary.Node{Tag: "participant", Attrs: a})
 		}
 		return []waBinary.Node{{Tag: q.Tag, Content: done}}, nil
 	case "subject":

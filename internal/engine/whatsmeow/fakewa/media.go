@@ -49,7 +49,19 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) bool {
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v/fake/"):
 		s.mu.Lock()
 		data, ok := s.media[r.URL.Path]
+		gate, waiting := s.mediaGate, s.mediaWaiting
 		s.mu.Unlock()
+		if gate != nil {
+			select {
+			case waiting <- r.URL.Path:
+			default:
+			}
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return true
+			}
+		}
 		if !ok || data == nil {
 			http.NotFound(w, r)
 			return true
