@@ -190,8 +190,9 @@ const (
 
 // Contact is an address-book entry.
 type Contact struct {
-	JID         string `json:"id"`
+	JID         string `json:"id" doc:"The phone JID, or the LID when no phone number is known for the person."`
 	Phone       string `json:"phone"`
+	LID         string `json:"lid,omitempty" doc:"The person's LID (WhatsApp's phone-number-free id) when known."`
 	Name        string `json:"name,omitempty"`
 	PushName    string `json:"pushName,omitempty"`
 	IsBusiness  bool   `json:"isBusiness"`

@@ -71,6 +71,7 @@ type Revoked struct {
 	ChatID      string
 	WAMessageID string
 	By          string
+	FromMe      bool      // revoked by the account (from another of its devices)
 	Timestamp   time.Time // when it was revoked
 }
 

@@ -99,6 +99,26 @@ func TestWhatsmeowMessagesTypedOnThePhone(t *testing.T) {
 		t.Fatalf("a LID-only contact: %v", m)
 	}
 
+	// Someone who writes by LID without a number: a LID-only contact, kept
+	// as such in the chat and the contact list.
+	hidden := fakewa.NewContact("6286660002222")
+	hidden.ByLID, hidden.HidePN = true, true
+	if err := srv.SendText(ctx, hidden, "3EB0HIDDEN", "guess who"); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.waitWA("/api/sessions/wa/messages", "3EB0HIDDEN"); m["chatId"] != hidden.LID.String() || m["from"] != hidden.LID.String() ||
+		m["fromLid"] != hidden.LID.String() {
+		t.Fatalf("from a LID-only contact: %v", m)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r := e.do("GET", "/api/sessions/wa/contacts", nil)
+		if s := string(r.Raw); strings.Contains(s, `"id":"`+hidden.LID.String()+`","phone":"","lid":"`+hidden.LID.String()+`"`) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("contacts: %s", s)
+		}
+	}
+
 	// The lookups.
 	want := fmt.Sprintf("%s %s", alice.LID, alice.JID)
 	for _, path := range []string{"/lids/" + alice.LID.User, "/lids/" + alice.LID.String(), "/lids/pn/6281234567890", "/lids/pn/" + alice.JID.String()} {

@@ -74,8 +74,11 @@ func (s *Service) tombstone(ctx context.Context, sessionID string, r engine.Revo
 		ts = now
 	}
 	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: r.WAMessageID, ChatID: r.ChatID,
-		Sender: r.By, Type: string(engine.TypeRevoked), Content: []byte("{}"), Status: string(StatusDelivered),
+		Sender: r.By, FromMe: r.FromMe, Type: string(engine.TypeRevoked), Content: []byte("{}"), Status: string(StatusDelivered),
 		Timestamp: ts, CreatedAt: now, UpdatedAt: now}
+	if r.FromMe {
+		row.Status = string(StatusSent)
+	}
 	ev := event.New(event.MessageRevoked, sessionID, RevokedEvent{ID: row.ID, WAMessageID: row.WAMessageID, ChatID: row.ChatID})
 	if err := s.opts.Store.SaveInbound(ctx, row, ev); err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return fmt.Errorf("store revoke: %w", err)

@@ -33,19 +33,30 @@ func (e *Engine) Contacts(ctx context.Context) ([]engine.Contact, error) {
 	seen := map[types.JID]bool{}
 	out := make([]engine.Contact, 0, len(all))
 	for jid, info := range all {
-		pn := e.phoneJID(jid)
-		if pn.Server != types.DefaultUserServer || seen[pn] {
-			continue // a LID whose number is unknown, or the same person under both ids
+		id := e.phoneJID(jid) // the phone JID where known; a LID-only contact keeps its LID
+		if seen[id] || (id.Server != types.DefaultUserServer && id.Server != types.HiddenUserServer) {
+			continue // the same person under both ids
 		}
-		seen[pn] = true
-		out = append(out, contact(pn, info, blocked[pn]))
+		seen[id] = true
+		c := contact(id, info, blocked[id])
+		if id.Server == types.DefaultUserServer {
+			if lid, err := cli.Store.LIDs.GetLIDForPN(ctx, id); err == nil && !lid.IsEmpty() {
+				c.LID = lid.ToNonAD().String()
+			}
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
-func contact(pn types.JID, info types.ContactInfo, blocked bool) engine.Contact {
-	return engine.Contact{JID: pn.String(), Phone: pn.User, Name: info.FullName, PushName: info.PushName,
+// contact describes a user by phone JID, or by LID when no phone is known.
+func contact(id types.JID, info types.ContactInfo, blocked bool) engine.Contact {
+	c := engine.Contact{JID: id.String(), Phone: id.User, Name: info.FullName, PushName: info.PushName,
 		IsBusiness: info.BusinessName != "", IsBlocked: blocked, IsMyContact: info.FullName != ""}
+	if id.Server == types.HiddenUserServer {
+		c.Phone, c.LID = "", id.String()
+	}
+	return c
 }
 
 // Contact is one user the store knows, by phone JID.
@@ -67,6 +78,11 @@ func (e *Engine) Contact(ctx context.Context, jid string) (*engine.Contact, erro
 		return nil, fmt.Errorf("contact %s: %w", jid, engine.ErrNotFound)
 	}
 	c := contact(pn, info, false)
+	if pn.Server == types.DefaultUserServer {
+		if lid, err := cli.Store.LIDs.GetLIDForPN(ctx, pn); err == nil && !lid.IsEmpty() {
+			c.LID = lid.ToNonAD().String()
+		}
+	}
 	return &c, nil
 }
 

@@ -119,7 +119,7 @@ func incoming(e *events.Message, pn pnLookup) engine.Event {
 			return nil
 		}
 		m := receivedMessage(e, pn)
-		return engine.Revoked{ChatID: m.ChatID, WAMessageID: pm.GetKey().GetID(), By: m.From, Timestamp: m.Timestamp}
+		return engine.Revoked{ChatID: m.ChatID, WAMessageID: pm.GetKey().GetID(), By: m.From, FromMe: m.FromMe, Timestamp: m.Timestamp}
 	}
 	if msg != nil {
 		rest := proto.Clone(msg).(*waE2E.Message)

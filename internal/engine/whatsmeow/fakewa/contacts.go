@@ -35,6 +35,9 @@ type Contact struct {
 	// ByLID makes the contact write as WhatsApp does today: from its LID, with
 	// its phone JID in sender_pn. Otherwise it writes from its phone JID.
 	ByLID bool
+	// HidePN leaves the phone JID out of what it writes by LID (sender_pn),
+	// as WhatsApp does for people whose number the account may not see.
+	HidePN bool
 	// RefuseAdds plays privacy settings that let no one add the contact to a
 	// group: an add is answered 403 with an add request.
 	RefuseAdds bool
@@ -228,6 +231,9 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 	if from.ByLID {
 		delete(attrs, "sender_lid")
 		attrs["from"], attrs["sender_pn"] = from.LID, from.JID
+		if from.HidePN {
+			delete(attrs, "sender_pn")
+		}
 	}
 	s.mu.Lock()
 	s.sent[id] = sentMessage{from: from, typ: typ, msg: msg}
