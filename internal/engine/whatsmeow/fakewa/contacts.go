@@ -278,16 +278,21 @@ func (s *Server) encryptTo(ctx context.Context, c *Conn, from *Contact, msg *waE
 	addr := c.address()
 	b := session.NewBuilder(from.sessions, from.prekeys, from.signedKeys, from.ids, addr, from.serializer)
 	if ok, _ := from.sessions.ContainsSession(ctx, addr); !ok {
+		// Each one-time prekey is handed out once, as WhatsApp does: the
+		// device deletes it when it is used, so two writers must not share one.
 		s.mu.Lock()
 		k := s.keys[c.Payload.GetUsername()]
+		var preKeyID uint32
+		var preKey [32]byte
+		if k != nil {
+			for preKeyID, preKey = range k.preKeys {
+				break
+			}
+			delete(k.preKeys, preKeyID)
+		}
 		s.mu.Unlock()
 		if k == nil {
 			return waBinary.Node{}, fmt.Errorf("the client has not uploaded its prekeys")
-		}
-		var preKeyID uint32
-		var preKey [32]byte
-		for preKeyID, preKey = range k.preKeys {
-			break
 		}
 		bundle := prekey.NewBundle(k.registration, addr.DeviceID(), optional.NewOptionalUint32(preKeyID), k.signedID,
 			ecc.NewDjbECPublicKey(preKey), ecc.NewDjbECPublicKey(k.signed), k.signature,
