@@ -62,6 +62,12 @@ func TestWhatsmeowMessagesTypedOnThePhone(t *testing.T) {
 	if d := r.data(); d["chatId"] != alice.JID.String() || d["chatLid"] != alice.LID.String() {
 		t.Fatalf("send answer: %v", d)
 	}
+	if err := srv.Receipt(ctx, alice, "", r.data()["waMessageId"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if d := waitEvents(t, e, "message.ack", 1)[0]["data"].(map[string]any); d["chatId"] != alice.JID.String() || d["chatLid"] != alice.LID.String() {
+		t.Fatalf("ack event: %v", d)
+	}
 
 	// Typed on the phone, with the recipient's number beside the LID.
 	typed := &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("typed on the phone"),

@@ -194,8 +194,10 @@ type UndecryptableEvent struct {
 func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) error {
 	// An unknown message, or an ack that would move one backwards, changes nothing.
 	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
+		var c content
+		_ = json.Unmarshal(before.Content, &c)
 		return event.New(event.MessageAck, sessionID, AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
-			Status: to, PreviousStatus: Status(before.Status)})
+			ChatLID: c.ChatLID, Status: to, PreviousStatus: Status(before.Status)})
 	})
 	return retryable(err)
 }

@@ -120,6 +120,7 @@ type AckEvent struct {
 	ID             string `json:"id"`
 	WAMessageID    string `json:"waMessageId"`
 	ChatID         string `json:"chatId"`
+	ChatLID        string `json:"chatLid,omitempty"`
 	Status         Status `json:"status"`
 	PreviousStatus Status `json:"previousStatus"`
 }
