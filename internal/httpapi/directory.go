@@ -141,7 +141,7 @@ func anyChatID(field string) func(string) (string, error) {
 // userJID reads a contact id; field names it in the error.
 func userJID(field, s string) (string, error) {
 	jid, err := engine.NormalizeChatID(s)
-	if err != nil || engine.IsGroup(jid) {
+	if err != nil || engine.IsGroup(jid) || engine.IsChannel(jid) {
 		return "", apperr.Field(field, "want a phone number with country code or a user JID")
 	}
 	return jid, nil

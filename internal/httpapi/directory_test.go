@@ -192,6 +192,7 @@ func TestGroupRoutes(t *testing.T) {
 		{"POST", "/api/sessions/g/groups", map[string]any{"name": "", "participants": []string{"15550000002"}}, "name"},
 		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{"not a phone"}}, "participants"},
 		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{"120363000000000001@g.us"}}, "participants"},
+		{"POST", "/api/sessions/g/groups", map[string]any{"name": "x", "participants": []string{"120363111111111111@newsletter"}}, "participants"},
 		{"PUT", "/api/sessions/g/groups/120363000000000001@g.us", map[string]any{}, "body"},
 		{"POST", "/api/sessions/g/groups/120363000000000001@g.us/participants/kick", map[string]any{"participants": []string{"15550000002"}}, "action"},
 	} {
