@@ -41,6 +41,9 @@ type Contact struct {
 	// RefuseAdds plays privacy settings that let no one add the contact to a
 	// group: an add is answered 403 with an add request.
 	RefuseAdds bool
+	// linked: the account of a device paired with this server (AddAccount);
+	// the server routes between it and other linked accounts.
+	linked bool
 
 	identity   *identity.KeyPair
 	reg        uint32
@@ -451,6 +454,12 @@ func (s *Server) usync(c *Conn, n *waBinary.Node) []waBinary.Node {
 					dev.Attrs["id"] = fmt.Sprint(c.Payload.GetDevice())
 				} else if ct == nil {
 					continue
+				} else if ct.linked { // its linked device is the account's only device here
+					lc := s.linkedConn(ct)
+					if lc == nil {
+						continue
+					}
+					dev.Attrs["id"] = fmt.Sprint(lc.Payload.GetDevice())
 				}
 				content = append(content, waBinary.Node{Tag: "devices", Content: []waBinary.Node{{Tag: "device-list",
 					Content: []waBinary.Node{dev}}}})
@@ -476,7 +485,11 @@ func (s *Server) preKeys(n *waBinary.Node) []waBinary.Node {
 	key := n.GetChildByTag("key")
 	for _, u := range key.GetChildren() {
 		jid, _ := u.Attrs["jid"].(types.JID)
-		if ct := s.contact(jid.User); ct != nil {
+		if ct := s.contact(jid.User); ct != nil && ct.linked {
+			if b, ok := s.linkedBundle(ct, jid); ok {
+				users = append(users, b)
+			}
+		} else if ct != nil {
 			users = append(users, ct.bundleNode(jid))
 		} else {
 			users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid},
@@ -507,11 +520,12 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 		}
 		ct.deliver(&Received{ID: id, Chat: to, Type: typ, Message: &m})
 	}
+	s.relay(ctx, c, n)
 	parts := n.GetChildByTag("participants")
 	for _, p := range parts.GetChildren() {
 		jid, _ := p.Attrs["jid"].(types.JID)
 		ct := s.contact(jid.User)
-		if ct == nil {
+		if ct == nil || ct.linked {
 			continue
 		}
 		if plain, err := ct.decrypt(ctx, peer, "", p.GetChildByTag("enc")); err == nil {
@@ -532,6 +546,9 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 	}
 	if sk, ok := n.GetOptionalChildByTag("enc"); ok && to.Server == types.GroupServer {
 		for _, ct := range s.members(to) {
+			if ct.linked {
+				continue
+			}
 			if plain, err := ct.decrypt(ctx, peer, to.String(), sk); err == nil {
 				deliver(ct, plain)
 			} else {

@@ -445,6 +445,10 @@ func (s *Server) answer(ctx context.Context, c *Conn, n *waBinary.Node) bool {
 		s.message(ctx, c, n)
 		return false
 	}
+	if n.Tag == "receipt" {
+		s.relayReceipt(ctx, c, n)
+		return false
+	}
 	if n.Tag != "iq" {
 		return false
 	}
