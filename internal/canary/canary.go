@@ -86,6 +86,7 @@ type run struct {
 	start  time.Time
 
 	jidA, jidB string // the accounts' phone JIDs
+	lidA       string // A's LID: B names A by it where it does not know A's number
 	phoneB     string
 	sent       map[string]*sent // by kind: what A sent
 	order      []string
@@ -165,12 +166,13 @@ func (f *final) Error() string { return f.err.Error() }
 // as failed (skipped), so the summary counts every check.
 func (r *run) all(ctx context.Context) {
 	ready := r.step(ctx, "session A", func(ctx context.Context) (string, error) {
-		jid, err := r.ready(ctx, r.cfg.SessionA)
-		r.jidA = jid
-		return jid, err
+		me, err := r.ready(ctx, r.cfg.SessionA)
+		r.jidA, r.lidA = me.ID, me.LID
+		return me.ID, err
 	})
 	ready = r.step(ctx, "session B", func(ctx context.Context) (string, error) {
-		jid, err := r.ready(ctx, r.cfg.SessionB)
+		me, err := r.ready(ctx, r.cfg.SessionB)
+		jid := me.ID
 		r.jidB, r.phoneB = jid, strings.TrimSuffix(jid, "@s.whatsapp.net")
 		if err == nil && jid == r.jidA {
 			return "", fmt.Errorf("sessions %s and %s are the same account %s: B must be another number", r.cfg.SessionA, r.cfg.SessionB, jid)
@@ -196,23 +198,23 @@ func (r *run) all(ctx context.Context) {
 	r.groupSteps(ctx, ready)
 }
 
-// ready checks that a session is READY and answers its account's JID.
-func (r *run) ready(ctx context.Context, id string) (string, error) {
+// ready checks that a session is READY and answers its account.
+func (r *run) ready(ctx context.Context, id string) (account, error) {
 	var s session
 	if err := r.api.do(ctx, http.MethodGet, sessionPath(id), nil, &s); err != nil {
-		return "", fmt.Errorf("session %s: %w", id, err)
+		return account{}, fmt.Errorf("session %s: %w", id, err)
 	}
 	if s.Status != "READY" {
-		return "", fmt.Errorf("session %s is %s, not READY: pair it first (QR code at GET %s/qr)", id, s.Status, sessionPath(id))
+		return account{}, fmt.Errorf("session %s is %s, not READY: pair it first (QR code at GET %s/qr)", id, s.Status, sessionPath(id))
 	}
 	var me account
 	if err := r.api.do(ctx, http.MethodGet, sessionPath(id)+"/me", nil, &me); err != nil {
-		return "", fmt.Errorf("session %s: %w", id, err)
+		return account{}, fmt.Errorf("session %s: %w", id, err)
 	}
 	if me.ID == "" {
-		return "", fmt.Errorf("session %s names no account", id)
+		return account{}, fmt.Errorf("session %s names no account", id)
 	}
-	return me.ID, nil
+	return me, nil
 }
 
 // checkNumber asks A's WhatsApp whether B's number has an account.
@@ -237,3 +239,7 @@ func (r *run) messages(ctx context.Context, sessionID, direction string) ([]mess
 	err := r.api.do(ctx, http.MethodGet, sessionPath(sessionID)+"/messages?"+q.Encode(), nil, &list)
 	return list, err
 }
+
+// fromA tells whether B names the sender as account A: by phone JID, or by
+// LID where B's WhatsApp gave no number.
+func (r *run) fromA(from string) bool { return from == r.jidA || (r.lidA != "" && from == r.lidA) }
