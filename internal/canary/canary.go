@@ -68,7 +68,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
 		cfg.Client = &http.Client{Timeout: 60 * time.Second}
 	}
 	r := &run{cfg: cfg, out: out, api: &client{http: cfg.Client, base: trimURL(cfg.URL), key: cfg.APIKey},
-		sent: map[string]*sent{}, start: time.Now().UTC().Add(-time.Second)}
+		sent: map[string]*sent{},
+		// A margin for the clocks of this host, OpenWA and WhatsApp to differ.
+		start: time.Now().UTC().Add(-10 * time.Minute)}
 	r.all(ctx)
 	fmt.Fprintf(out, "canary: %d passed, %d failed\n", r.report.Passed, r.report.Failed)
 	if r.report.Failed > 0 {
@@ -83,7 +85,7 @@ type run struct {
 	out    io.Writer
 	api    *client
 	report Report
-	start  time.Time
+	start  time.Time // B's messages are looked for from here on
 
 	jidA, jidB string // the accounts' phone JIDs
 	lidA       string // A's LID: B names A by it where it does not know A's number
