@@ -181,9 +181,12 @@ func (r *run) all(ctx context.Context) {
 		}
 		return jid, err
 	}) && ready
-	if ready {
-		r.step(ctx, "check number", r.checkNumber)
-	}
+	r.step(ctx, "check number", func(ctx context.Context) (string, error) {
+		if !ready {
+			return "", skip("sessions not ready")
+		}
+		return r.checkNumber(ctx)
+	})
 	for _, k := range kinds {
 		r.step(ctx, "send "+k.name, func(ctx context.Context) (string, error) {
 			if !ready {
