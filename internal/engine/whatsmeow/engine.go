@@ -3,8 +3,10 @@ package whatsmeow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -37,12 +39,20 @@ type Engine struct {
 	client  *whatsmeow.Client
 	ctx     context.Context    // the current connection's: ends with it
 	cancel  context.CancelFunc // ends the QR reader and media downloads of the current connection
+	// connCancel ends the connection's context (after whatsmeow closed it);
+	// stopRetry ends keepConnected (first).
+	connCancel, stopRetry context.CancelFunc
 	wg      sync.WaitGroup
 	// downloads holds a token per media download in progress.
 	downloads chan struct{}
 	// groupQueue (under mu) holds group changes for readGroups; groupKick wakes it.
 	groupQueue []groupChange
 	groupKick  chan struct{}
+	// retry paces reconnects; attempts (under mu) counts those since the last
+	// login; redial wakes keepConnected (true: drop the connection first).
+	retry    backoff
+	attempts int
+	redial   chan redial
 }
 
 // authState is what OpenWA keeps for a session: which device of the device store is its own.
@@ -53,7 +63,7 @@ type authState struct {
 // New builds an engine on the device store.
 func New(devices *sqlstore.Container, opts engine.Options) *Engine {
 	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads),
-		groupKick: make(chan struct{}, 1)}
+		groupKick: make(chan struct{}, 1), retry: defaultBackoff, redial: make(chan redial, 1)}
 }
 
 func (e *Engine) emit(ev engine.Event) {
@@ -101,6 +111,9 @@ func (e *Engine) Connect(ctx context.Context) error {
 		e.account = account(*dev.ID, dev.LID, dev.PushName)
 	}
 	cli := whatsmeow.NewClient(dev, logger{e.log()})
+	// OpenWA reconnects by itself (keepConnected): with backoff and jitter,
+	// and also when the first connection fails.
+	cli.EnableAutoReconnect = false
 	if e.transport != nil {
 		h := &http.Client{Transport: e.transport}
 		cli.SetWebsocketHTTPClient(h)
@@ -133,18 +146,112 @@ func (e *Engine) Connect(ctx context.Context) error {
 		e.wg.Add(1)
 		go e.readQR(qctx, qr)
 	}
-	e.emit(engine.Connecting{})
-	// The connection outlives the request that started it.
-	if err := cli.ConnectContext(context.WithoutCancel(ctx)); err != nil {
-		cancel()
-		e.wg.Wait()
-		e.log().Warn("connect failed", "proxy", e.opts.ProxyURL != "", "err", err)
-		return connectFailure(err, e.opts.ProxyURL != "")
-	}
-	e.client, e.ctx, e.cancel = cli, qctx, cancel
-	e.wg.Add(1)
+	// The connection outlives the request that started it. Its context ends
+	// only after whatsmeow closed it (ending it first races whatsmeow's
+	// socket shutdown); keepConnected's ends first of all.
+	connCtx, connCancel := context.WithCancel(context.WithoutCancel(ctx))
+	rctx, stopRetry := context.WithCancel(qctx)
+	e.client, e.ctx, e.cancel, e.connCancel, e.stopRetry = cli, qctx, cancel, connCancel, stopRetry
+	e.attempts = 0
+	e.wg.Add(2)
 	go e.readGroups(qctx, cli)
+	go e.keepConnected(rctx, connCtx, cli)
+	e.emit(engine.Connecting{})
+	if err := cli.ConnectContext(connCtx); err != nil {
+		// Not reachable now (no network, WhatsApp down): keepConnected tries
+		// again with backoff; the session says why meanwhile.
+		e.reconnect(redial{err: err})
+	}
 	return nil
+}
+
+// backoff paces reconnects: base doubling up to max, each wait moved by up
+// to ± jitter of itself, so that many sessions that lost the network
+// together do not all knock at once.
+type backoff struct {
+	base, max time.Duration
+	jitter    float64
+}
+
+var defaultBackoff = backoff{base: time.Second, max: 2 * time.Minute, jitter: 0.2}
+
+// delay is the wait before reconnect attempt n (0 first), r uniform in [0, 1).
+func (b backoff) delay(n int, r float64) time.Duration {
+	d := b.base
+	for i := 0; i < n && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	return time.Duration(float64(d) * (1 + b.jitter*(2*r-1)))
+}
+
+// redial asks keepConnected for a new connection.
+type redial struct {
+	drop bool  // the connection is still open but dead: close it first
+	err  error // why the last attempt failed, to tell
+}
+
+// reconnect wakes keepConnected; it never blocks (one request is enough).
+func (e *Engine) reconnect(r redial) {
+	select {
+	case e.redial <- r:
+	default:
+	}
+}
+
+// conn is the part of whatsmeow's client keepConnected drives.
+type conn interface {
+	ConnectContext(context.Context) error
+	Disconnect()
+	IsConnected() bool
+}
+
+// keepConnected connects again whenever asked, until the engine stops:
+// waiting by e.retry between attempts (the count starts over at each
+// login), DISCONNECTED with the reason while waiting, INITIALIZING while
+// trying.
+//
+// It stops when ctx ends; connections are made on connCtx.
+func (e *Engine) keepConnected(ctx, connCtx context.Context, cli conn) {
+	defer e.wg.Done()
+	for {
+		var r redial
+		select {
+		case <-ctx.Done():
+			return
+		case r = <-e.redial:
+		}
+		if r.drop {
+			cli.Disconnect()
+		}
+		for !cli.IsConnected() {
+			e.mu.Lock()
+			n := e.attempts
+			e.attempts++
+			e.mu.Unlock()
+			d := e.retry.delay(n, rand.Float64())
+			if r.err != nil {
+				// The reason in fixed words; what the far side said goes to the log only.
+				viaProxy := e.opts.ProxyURL != ""
+				e.log().Warn("connect failed", "proxy", viaProxy, "err", r.err, "retry_in", d)
+				e.emit(engine.Disconnected{WillReconnect: true,
+					Reason: fmt.Sprintf("%v (trying again in %s)", connectFailure(r.err, viaProxy), d.Round(100*time.Millisecond))})
+			}
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			e.emit(engine.Connecting{})
+			err := cli.ConnectContext(connCtx)
+			if err == nil || errors.Is(err, whatsmeow.ErrAlreadyConnected) || ctx.Err() != nil {
+				break
+			}
+			r.err = err
+		}
+	}
 }
 
 // readQR turns whatsmeow's QR channel into QR events until pairing ends.
@@ -209,6 +316,20 @@ func (e *Engine) handle(evt any) bool {
 		}
 		return true
 	}
+	switch v := evt.(type) {
+	case *events.Connected:
+		e.mu.Lock()
+		e.attempts = 0
+		e.mu.Unlock()
+	case *events.Disconnected:
+		if e.paired() {
+			e.reconnect(redial{})
+		}
+	case *events.KeepAliveTimeout:
+		if time.Since(v.LastSuccess) > whatsmeow.KeepAliveMaxFailTime {
+			e.reconnect(redial{drop: true})
+		}
+	}
 	ev, ok := connectionEvent(evt, e.me(), time.Now())
 	if !ok {
 		return true
@@ -258,6 +379,13 @@ func (e *Engine) pnOf(lid types.JID) types.JID {
 	return pn
 }
 
+// paired tells whether the session's device is linked to an account.
+func (e *Engine) paired() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.account.JID != ""
+}
+
 // me is the linked account.
 func (e *Engine) me() engine.Account {
 	e.mu.Lock()
@@ -277,12 +405,15 @@ func (e *Engine) Me() *engine.Account {
 // Disconnect closes the connection and keeps the pairing.
 func (e *Engine) Disconnect(context.Context) error {
 	e.mu.Lock()
-	cli, cancel := e.client, e.cancel
-	e.client, e.ctx, e.cancel = nil, nil, nil
+	cli, cancel, connCancel, stopRetry := e.client, e.cancel, e.connCancel, e.stopRetry
+	e.client, e.ctx, e.cancel, e.connCancel, e.stopRetry = nil, nil, nil, nil, nil
 	e.mu.Unlock()
-	// First end the waits of a handler in progress (what it handed on is
-	// stored all the same, and acknowledged at the next connection), then
-	// close; RemoveEventHandlers returns once no handler runs.
+	// Stop reconnecting; end the waits of a handler in progress (what it
+	// handed on is stored all the same, and acknowledged at the next
+	// connection); then close; RemoveEventHandlers returns once no handler runs.
+	if stopRetry != nil {
+		stopRetry()
+	}
 	if cancel != nil {
 		cancel()
 	}
@@ -290,7 +421,13 @@ func (e *Engine) Disconnect(context.Context) error {
 		cli.Disconnect()
 		cli.RemoveEventHandlers()
 	}
+	if connCancel != nil {
+		connCancel()
+	}
 	e.wg.Wait()
+	if cli != nil {
+		cli.Disconnect() // what an attempt under way connected meanwhile
+	}
 	return nil
 }
 
@@ -321,7 +458,7 @@ func (e *Engine) PairPhone(ctx context.Context, phone string) (string, error) {
 	e.mu.Lock()
 	cli := e.client
 	e.mu.Unlock()
-	if cli == nil {
+	if cli == nil || !cli.IsConnected() {
 		return "", engine.ErrNotConnected
 	}
 	return cli.PairPhone(ctx, p, true, whatsmeow.PairClientChrome, "Chrome (Linux)")

@@ -42,8 +42,8 @@ func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("dial tcp: no route to host")
 }
 
-// With no network, starting ends in a clear error at once: no hang, no crash,
-// nothing left running.
+// With no network, starting does not hang or crash: the session is
+// DISCONNECTED with the reason and keeps trying; stopping it leaves nothing running.
 func TestConnectWithoutNetwork(t *testing.T) {
 	ctx := context.Background()
 	devices := testDevices(t)
@@ -59,7 +59,7 @@ func TestConnectWithoutNetwork(t *testing.T) {
 	go func() { done <- e.Connect(ctx) }()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "cannot reach WhatsApp") {
+		if err != nil {
 			t.Fatalf("connect: %v", err)
 		}
 	case <-time.After(30 * time.Second):
@@ -71,16 +71,27 @@ func TestConnectWithoutNetwork(t *testing.T) {
 	if _, err := e.PairPhone(ctx, "6281234567890"); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("pairing code without a connection: %v", err)
 	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no event")
+		}
+	}
 	if err := e.Disconnect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) == 0 {
-		t.Fatal("no Connecting event")
-	}
 	if _, ok := got[0].(engine.Connecting); !ok {
 		t.Fatalf("first event %#v", got[0])
+	}
+	if d, ok := got[1].(engine.Disconnected); !ok || !d.WillReconnect || !strings.Contains(d.Reason, "cannot reach WhatsApp") {
+		t.Fatalf("second event %#v", got[1])
 	}
 }
 

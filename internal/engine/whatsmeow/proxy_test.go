@@ -75,8 +75,8 @@ func (p *proxyLog) socks5(c net.Conn) {
 }
 
 // config.proxyUrl carries the session's connection: the proxy is asked for
-// WhatsApp's host, and when it cannot get there, the start fails at once
-// with the reason.
+// WhatsApp's host, and when it cannot get there, the session says so at once
+// (and tries again later).
 func TestProxy(t *testing.T) {
 	for _, socks := range []bool{false, true} {
 		p := startProxy(t, socks)
@@ -84,10 +84,14 @@ func TestProxy(t *testing.T) {
 		if socks {
 			scheme = "socks5://"
 		}
-		e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, ProxyURL: scheme + p.ln.Addr().String()})
-		err := e.Connect(context.Background())
-		if err == nil || !strings.Contains(err.Error(), "cannot reach WhatsApp") {
+		events := make(chan engine.Event, 16)
+		e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, ProxyURL: scheme + p.ln.Addr().String(),
+			Emit: func(ev engine.Event) { events <- ev }})
+		if err := e.Connect(context.Background()); err != nil {
 			t.Fatalf("%s: connect: %v", scheme, err)
+		}
+		if d := waitFor[engine.Disconnected](t, events); !strings.Contains(d.Reason, "cannot reach WhatsApp") {
+			t.Fatalf("%s: disconnected: %+v", scheme, d)
 		}
 		select {
 		case target := <-p.targets:
