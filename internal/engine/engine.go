@@ -161,6 +161,10 @@ var ErrNotFound = errors.New("engine: not found")
 // ErrUnsupported is returned for what an engine cannot do.
 var ErrUnsupported = errors.New("engine: not supported")
 
+// ErrRefused is returned for a send WhatsApp refused for a reason that a
+// retry soon would not change: the message fails at once.
+var ErrRefused = errors.New("engine: refused by WhatsApp")
+
 // Account is a linked WhatsApp account.
 type Account struct {
 	JID      string `json:"id"`

@@ -93,7 +93,8 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 			_ = s.opts.Store.UpdateMessage(ctx, m)
 			return time.Second, false, 0
 		}
-		if m.Attempts >= maxAttempts || errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrUnsupported) {
+		if m.Attempts >= maxAttempts || errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrUnsupported) ||
+			errors.Is(err, engine.ErrRefused) {
 			s.fail(ctx, m, err.Error())
 			return 0, false, 0
 		}

@@ -87,6 +87,13 @@ func (e *Engine) Send(ctx context.Context, out *engine.Outgoing) (*engine.SendRe
 		// WhatsApp knows no account for the number: final, not worth a retry.
 		return nil, fmt.Errorf("%s is not on WhatsApp: %w", to.User, engine.ErrNotFound)
 	}
+	if errors.Is(err, whatsmeow.ErrServerReturnedError) && strings.HasSuffix(err.Error(), " 463") {
+		// WhatsApp's limit on first messages to people the account has not
+		// talked to: a retry within minutes is refused the same way.
+		return nil, fmt.Errorf("WhatsApp refused a first message to a new contact for now (error 463, its limit on reaching out "+
+			"to people who have not written to this account): not sent, not retried; try again later or wait for them to write: %w",
+			engine.ErrRefused)
+	}
 	if err != nil {
 		return nil, err
 	}

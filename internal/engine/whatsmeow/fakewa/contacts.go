@@ -506,7 +506,14 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 	to, _ := n.Attrs["to"].(types.JID)
 	typ, _ := n.Attrs["type"].(string)
 	peer := c.address()
+	s.mu.Lock()
+	s.sends[id]++
+	refused := s.ackErrN > 0
+	s.mu.Unlock()
 	deliver := func(ct *Contact, plain []byte) {
+		if refused {
+			return
+		}
 		var m waE2E.Message
 		if err := proto.Unmarshal(plain, &m); err != nil {
 			s.failed(fmt.Errorf("%s got a message %s that is no protobuf: %w", ct.JID.User, id, err))
@@ -556,8 +563,38 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 			}
 		}
 	}
-	_ = c.Send(ctx, waBinary.Node{Tag: "ack", Attrs: waBinary.Attrs{"class": "message", "id": id, "from": to,
-		"t": time.Now().Unix()}})
+	ack := waBinary.Attrs{"class": "message", "id": id, "from": to, "t": time.Now().Unix()}
+	if code := s.ackError(); code != 0 {
+		ack["error"] = code
+	}
+	_ = c.Send(ctx, waBinary.Node{Tag: "ack", Attrs: ack})
+}
+
+// RefuseSends makes the server answer the next n messages the linked device
+// sends with an ack carrying error code (463: the limit on first messages to
+// new contacts); they reach nobody.
+func (s *Server) RefuseSends(code, n int) {
+	s.mu.Lock()
+	s.ackErr, s.ackErrN = code, n
+	s.mu.Unlock()
+}
+
+// ackError is the error code for the ack of the message being taken, 0 for none.
+func (s *Server) ackError() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ackErrN <= 0 {
+		return 0
+	}
+	s.ackErrN--
+	return s.ackErr
+}
+
+// Sends counts the messages with id the linked device sent (each attempt).
+func (s *Server) Sends(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sends[id]
 }
 
 // Errors are what went wrong on the server's side (a message no contact could decrypt).

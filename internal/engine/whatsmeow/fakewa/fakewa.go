@@ -73,6 +73,9 @@ type Server struct {
 	// download that waits is reported on mediaWaiting (HoldMedia).
 	mediaGate    chan struct{}
 	mediaWaiting chan string
+	sends        map[string]int // message ids the linked device sent, with the number of attempts
+	ackErr       int            // the error code of the next ackErrN message acks
+	ackErrN      int
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -159,7 +162,7 @@ func New() *Server {
 	s := &Server{Root: *root(), static: keys.NewKeyPair(), intermediate: keys.NewKeyPair(),
 		refs: []string{"2@fakeref1", "2@fakeref2", "2@fakeref3"}, keys: map[uint64]*keysOf{},
 		contacts: map[string]*Contact{}, groups: map[string]*group{}, blocked: map[string]bool{}, media: map[string][]byte{},
-		pending: map[uint64][]pendingMessage{}, sent: map[string]sentMessage{}}
+		pending: map[uint64][]pendingMessage{}, sent: map[string]sentMessage{}, sends: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
