@@ -80,8 +80,8 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // Engines is the engine factory: ENGINE_TYPE and a session's `engine` name one of these.
-func Engines(devices *sqlstore.Container, whatsmeowTransport http.RoundTripper) map[string]engine.Factory {
-	return map[string]engine.Factory{"mock": mock.New, "whatsmeow": whatsmeow.Factory(devices, whatsmeowTransport)}
+func Engines(devices *sqlstore.Container, wa whatsmeow.Config) map[string]engine.Factory {
+	return map[string]engine.Factory{"mock": mock.New, "whatsmeow": whatsmeow.Factory(devices, wa)}
 }
 
 // Option changes how New builds the app.
@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return fail(err)
 	}
-	engines := Engines(devices, o.whatsmeowTransport)
+	engines := Engines(devices, whatsmeow.Config{DeviceName: cfg.WhatsAppDeviceName, Transport: o.whatsmeowTransport})
 	keys := auth.NewService(st, log)
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
 		return fail(err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Secret is a string that never prints.
@@ -70,9 +72,11 @@ type Config struct {
 	CacheTTL    time.Duration
 	CacheMax    int
 
-	EngineType        string // whatsmeow|mock
-	MaxSessions       int
-	EnableClusterMode bool
+	EngineType string // whatsmeow|mock
+	// WhatsAppDeviceName is the name of OpenWA's devices in the phone's list of linked devices.
+	WhatsAppDeviceName string
+	MaxSessions        int
+	EnableClusterMode  bool
 
 	SendWait             time.Duration
 	MessageQueueTTL      time.Duration
@@ -111,7 +115,7 @@ var defaults = map[string]string{
 	"STORAGE_TYPE": "local", "STORAGE_LOCAL_PATH": "./media", "STORAGE_S3_REGION": "us-east-1",
 	"STORAGE_S3_FORCE_PATH_STYLE": "false",
 	"CACHE_TYPE":                  "memory", "CACHE_TTL": "300", "REDIS_PREFIX": "openwa:", "CACHE_MAX": "1000",
-	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false",
+	"ENGINE_TYPE": "whatsmeow", "MAX_SESSIONS": "10", "ENABLE_CLUSTER_MODE": "false", "WHATSAPP_DEVICE_NAME": "OpenWA",
 	"SEND_WAIT_MS": "15000", "MESSAGE_QUEUE_TTL": "24h", "MESSAGE_RETENTION_DAYS": "30", "EVENT_RETENTION_DAYS": "7", "AUDIT_RETENTION_DAYS": "90", "MAX_UPLOAD_MB": "64",
 	"WEBHOOK_TIMEOUT_MS": "10000", "WEBHOOK_ALLOW_PRIVATE": "false", "METRICS_API_KEY_REQUIRED": "false",
 	"MEDIA_ALLOW_PRIVATE": "false",
@@ -223,6 +227,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.CacheMax = r.intRange("CACHE_MAX", 1, 10_000_000)
 
 	c.EngineType = r.oneOf("ENGINE_TYPE", engines...)
+	c.WhatsAppDeviceName = r.str("WHATSAPP_DEVICE_NAME")
+	if n := utf8.RuneCountInString(c.WhatsAppDeviceName); n > 50 || strings.IndexFunc(c.WhatsAppDeviceName, unicode.IsControl) >= 0 {
+		r.fail("WHATSAPP_DEVICE_NAME", c.WhatsAppDeviceName, "want 1 to 50 printable characters")
+	}
 	c.MaxSessions = r.intRange("MAX_SESSIONS", 1, 100_000)
 	c.EnableClusterMode = r.boolean("ENABLE_CLUSTER_MODE")
 

@@ -104,3 +104,19 @@ func TestRecommend(t *testing.T) {
 		}
 	}
 }
+
+// The linked-devices name: "OpenWA" unless set; a name the phone could not
+// show fails start-up naming the variable.
+func TestWhatsAppDeviceName(t *testing.T) {
+	if c, err := Load(env(nil)); err != nil || c.WhatsAppDeviceName != "OpenWA" {
+		t.Fatalf("default: %v %v", c.WhatsAppDeviceName, err)
+	}
+	if c, err := Load(env(map[string]string{"WHATSAPP_DEVICE_NAME": "Shop desk"})); err != nil || c.WhatsAppDeviceName != "Shop desk" {
+		t.Fatalf("set: %v %v", c.WhatsAppDeviceName, err)
+	}
+	for _, bad := range []string{strings.Repeat("x", 51), "two\nlines"} {
+		if _, err := Load(env(map[string]string{"WHATSAPP_DEVICE_NAME": bad})); err == nil || !strings.HasPrefix(err.Error(), "WHATSAPP_DEVICE_NAME=") {
+			t.Fatalf("%q: %v", bad, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine"
 )
@@ -53,6 +55,10 @@ type Engine struct {
 	retry    backoff
 	attempts int
 	redial   chan redial
+	// outdated (under mu) is set when WhatsApp refused this client as
+	// outdated since the last login: the first time, the version is refreshed.
+	outdated bool
+	shared   *shared
 }
 
 // authState is what OpenWA keeps for a session: which device of the device store is its own.
@@ -63,7 +69,8 @@ type authState struct {
 // New builds an engine on the device store.
 func New(devices *sqlstore.Container, opts engine.Options) *Engine {
 	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads),
-		groupKick: make(chan struct{}, 1), retry: defaultBackoff, redial: make(chan redial, 1)}
+		groupKick: make(chan struct{}, 1), retry: defaultBackoff, redial: make(chan redial, 1),
+		shared: newShared()}
 }
 
 func (e *Engine) emit(ev engine.Event) {
@@ -189,6 +196,8 @@ func (b backoff) delay(n int, r float64) time.Duration {
 type redial struct {
 	drop bool  // the connection is still open but dead: close it first
 	err  error // why the last attempt failed, to tell
+	// outdated is the WhatsApp Web version WhatsApp refused: ask for the current one first.
+	outdated *store.WAVersionContainer
 }
 
 // reconnect wakes keepConnected; it never blocks (one request is enough).
@@ -223,6 +232,14 @@ func (e *Engine) keepConnected(ctx, connCtx context.Context, cli conn) {
 		}
 		if r.drop {
 			cli.Disconnect()
+		}
+		if r.outdated != nil {
+			v, err := e.shared.refreshVersion(ctx, e.httpClient(), *r.outdated)
+			if err != nil {
+				e.emit(engine.Failed{Reason: fmt.Sprintf("WhatsApp says this client version (%s) is outdated, and the current one could not be fetched: %v", r.outdated, err)})
+				continue
+			}
+			e.log().Info("WhatsApp Web version refreshed after a 405", "from", r.outdated.String(), "to", v.String())
 		}
 		for !cli.IsConnected() {
 			e.mu.Lock()
@@ -319,8 +336,23 @@ func (e *Engine) handle(evt any) bool {
 	switch v := evt.(type) {
 	case *events.Connected:
 		e.mu.Lock()
-		e.attempts = 0
+		e.attempts, e.outdated = 0, false
 		e.mu.Unlock()
+		e.announce()
+	case *events.PushNameSetting:
+		e.announce()
+	case *events.ClientOutdated:
+		e.mu.Lock()
+		first := !e.outdated
+		e.outdated = true
+		e.mu.Unlock()
+		if first && e.paired() { // fetch the current version and try once more
+			v := store.GetWAVersion()
+			e.emit(engine.Disconnected{WillReconnect: true,
+				Reason: fmt.Sprintf("WhatsApp says this client version (%s) is outdated: fetching the current one and trying again", v)})
+			e.reconnect(redial{drop: true, outdated: &v})
+			return true
+		}
 	case *events.Disconnected:
 		if e.paired() {
 			e.reconnect(redial{})
@@ -377,6 +409,25 @@ func (e *Engine) pnOf(lid types.JID) types.JID {
 		return types.EmptyJID
 	}
 	return pn
+}
+
+// announce tells WhatsApp the account is available, with its push name, so
+// that the people it writes to see the name instead of "-". Without a push
+// name (not synced from the phone yet) WhatsApp takes no presence; the
+// push-name sync announces it then. whatsmeow dispatches both events off its
+// node-reading goroutine, and the presence is one node written.
+func (e *Engine) announce() {
+	e.mu.Lock()
+	cli, ctx := e.client, e.ctx
+	e.mu.Unlock()
+	if cli == nil || cli.Store.PushName == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cli.SendPresence(ctx, types.PresenceAvailable); err != nil {
+		e.log().Warn("cannot send presence", "err", err)
+	}
 }
 
 // paired tells whether the session's device is linked to an account.
@@ -464,14 +515,69 @@ func (e *Engine) PairPhone(ctx context.Context, phone string) (string, error) {
 	return cli.PairPhone(ctx, p, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
 }
 
-// Factory builds whatsmeow engines on the device store; transport, when not
-// nil, carries their connections instead of the network (tests).
-func Factory(devices *sqlstore.Container, transport http.RoundTripper) engine.Factory {
+// Config is what all whatsmeow engines of a process share.
+type Config struct {
+	// DeviceName is the name the phone's list of linked devices shows (WHATSAPP_DEVICE_NAME).
+	DeviceName string
+	// Transport, when not nil, carries every connection instead of the
+	// network: tests point it at a fake WhatsApp server.
+	Transport http.RoundTripper
+}
+
+// Factory builds whatsmeow engines on the device store.
+func Factory(devices *sqlstore.Container, cfg Config) engine.Factory {
+	if cfg.DeviceName != "" && store.DeviceProps.GetOs() != cfg.DeviceName {
+		// whatsmeow keeps it process-wide; it goes to WhatsApp when a device is linked.
+		store.DeviceProps.Os = proto.String(cfg.DeviceName)
+	}
+	sh := newShared()
 	return func(opts engine.Options) (engine.Engine, error) {
 		e := New(devices, opts)
-		e.transport = transport
+		e.transport = cfg.Transport
+		e.shared = sh
 		return e, nil
 	}
+}
+
+// shared is what the engines of one process share.
+type shared struct {
+	// versionMu serializes refreshes of whatsmeow's process-wide WhatsApp Web version.
+	versionMu sync.Mutex
+}
+
+func newShared() *shared { return &shared{} }
+
+// refreshVersion asks WhatsApp Web for its current version after WhatsApp
+// refused outdated: once for all sessions (a session that finds the version
+// changed already does not ask again).
+func (sh *shared) refreshVersion(ctx context.Context, h *http.Client, outdated store.WAVersionContainer) (store.WAVersionContainer, error) {
+	sh.versionMu.Lock()
+	defer sh.versionMu.Unlock()
+	if cur := store.GetWAVersion(); cur != outdated {
+		return cur, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	latest, err := whatsmeow.GetLatestVersion(ctx, h)
+	if err != nil {
+		return outdated, err
+	}
+	store.SetWAVersion(*latest)
+	return *latest, nil
+}
+
+// httpClient is a client for plain HTTPS requests to WhatsApp, through the
+// session's transport or proxy like its connection.
+func (e *Engine) httpClient() *http.Client {
+	if e.transport != nil {
+		return &http.Client{Transport: e.transport}
+	}
+	if e.opts.ProxyURL != "" {
+		if u, err := url.Parse(e.opts.ProxyURL); err == nil {
+			return &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}}
+		}
+	}
+	return http.DefaultClient
 }
 
 func (e *Engine) log() *slog.Logger {

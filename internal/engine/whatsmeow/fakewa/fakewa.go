@@ -76,6 +76,32 @@ type Server struct {
 	sends        map[string]int // message ids the linked device sent, with the number of attempts
 	ackErr       int            // the error code of the next ackErrN message acks
 	ackErrN      int
+	web          uint32 // WhatsApp Web's current revision; older clients are refused (405). 0: any.
+}
+
+// SetWebVersion makes revision the current WhatsApp Web version: served on
+// web.whatsapp.com's page as WhatsApp does, and logins of clients that
+// present an older one are refused with 405 (client outdated).
+func (s *Server) SetWebVersion(revision uint32) {
+	s.mu.Lock()
+	s.web = revision
+	s.mu.Unlock()
+}
+
+// serveWebPage answers GET / of web.whatsapp.com: a page carrying the current revision.
+func (s *Server) serveWebPage(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL.Path != "/" || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	s.mu.Lock()
+	rev := s.web
+	s.mu.Unlock()
+	if rev == 0 {
+		http.NotFound(w, r)
+		return true
+	}
+	fmt.Fprintf(w, `<html><script>self.__x={"server_revision":%d,"client_revision":%d,"other":1};</script></html>`, rev, rev)
+	return true
 }
 
 // Drop cuts every connection, as a network failure would.
@@ -188,7 +214,7 @@ func TransportTo(addr string) http.RoundTripper {
 	return &http.Transport{DialContext: dial, DialTLSContext: dial, ForceAttemptHTTP2: false}
 }
 
-// Seen returns the nodes of a tag ("receipt" or "chatstate") clients sent, oldest first.
+// Seen returns the nodes of a tag ("receipt", "chatstate" or "presence") clients sent, oldest first.
 func (s *Server) Seen(tag string) []*waBinary.Node {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -363,7 +389,7 @@ func (s *Server) cert() []byte {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.serveMedia(w, r) {
+	if s.serveMedia(w, r) || s.serveWebPage(w, r) {
 		return
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -389,6 +415,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Payload.GetUsername() == 0 { // a device that is not paired yet: offer pairing
 		_ = c.Send(ctx, waBinary.Node{Tag: "iq", Attrs: waBinary.Attrs{"from": types.ServerJID, "type": "set", "id": "pair-1"},
 			Content: []waBinary.Node{{Tag: "pair-device", Content: s.refNodes()}}})
+	} else if s.outdated(c.Payload) {
+		_ = c.Send(ctx, waBinary.Node{Tag: "failure", Attrs: waBinary.Attrs{"reason": 405}})
 	} else if reason, ban := s.refused(); reason > 0 { // a linked device that WhatsApp refuses
 		f := waBinary.Attrs{"reason": reason}
 		if reason == 402 {
@@ -425,7 +453,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
-			if n.Tag == "receipt" || n.Tag == "chatstate" {
+			if n.Tag == "receipt" || n.Tag == "chatstate" || n.Tag == "presence" {
 				s.mu.Lock()
 				s.seen = append(s.seen, n)
 				s.mu.Unlock()
@@ -579,6 +607,13 @@ func pairSuccess(account *keys.KeyPair, identityPub, advSecret []byte, phone str
 			{Tag: "device", Attrs: waBinary.Attrs{"jid": types.NewADJID(phone, 0, 5),
 				"lid": types.JID{User: lidOf(user), Server: types.HiddenUserServer, Device: 5}}},
 		}}}}, nil
+}
+
+// outdated tells whether a client presents a WhatsApp Web version older than the current one.
+func (s *Server) outdated(p *waWa6.ClientPayload) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.web > 0 && p.GetUserAgent().GetAppVersion().GetTertiary() < s.web
 }
 
 func (s *Server) refused() (int, time.Duration) {
