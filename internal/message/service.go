@@ -313,8 +313,9 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newWAID is a WhatsApp message id in the form WhatsApp clients use.
-func newWAID() string { return "3EB0" + strings.ToUpper(randomHex(8)) }
+// newWAID is a WhatsApp message id in the form WhatsApp Web and whatsmeow
+// generate today: "3EB0" and 18 upper-case hex digits (9 random bytes).
+func newWAID() string { return "3EB0" + strings.ToUpper(randomHex(9)) }
 
 // HashRequest fingerprints a request body for Idempotency-Key conflicts.
 func HashRequest(route string, body []byte) string {
