@@ -41,3 +41,30 @@ func TestWhatsmeowSendRefused463(t *testing.T) {
 		t.Fatalf("alice got %v, %v", got, err)
 	}
 }
+
+// A logout WhatsApp does not confirm (its side fails) still logs the session
+// out here: the pairing and the device's keys are gone.
+func TestWhatsmeowLogoutUnconfirmed(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	pairWhatsmeow(t, e, srv, "wa")
+	srv.FailUnlinks(true)
+	r := e.do("POST", "/api/sessions/wa/logout", nil)
+	e.expect(r, 200, "")
+	if r.data()["status"] != "DISCONNECTED" || r.data()["phone"] != nil {
+		t.Fatalf("after logout: %v", r.data())
+	}
+	if u := srv.Unlinked(); len(u) != 0 {
+		t.Fatalf("WhatsApp unlinked %v", u)
+	}
+	if auth, err := e.app.Store.SessionAuth(context.Background(), "wa"); err != nil || auth != nil {
+		t.Fatalf("pairing kept: %q %v", auth, err)
+	}
+	var devices, identities int
+	db := e.rawDB()
+	if err := db.QueryRow(`SELECT COUNT(*) FROM whatsmeow_device`).Scan(&devices); err != nil || devices != 0 {
+		t.Fatalf("%d devices left in the device store (%v)", devices, err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM whatsmeow_pre_keys`).Scan(&identities); err != nil || identities != 0 {
+		t.Fatalf("%d prekeys left in the device store (%v)", identities, err)
+	}
+}

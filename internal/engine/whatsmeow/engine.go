@@ -490,6 +490,12 @@ func (e *Engine) Logout(ctx context.Context) error {
 	var err error
 	if cli != nil && cli.IsConnected() && cli.Store.ID != nil {
 		err = cli.Logout(ctx) // tells WhatsApp, and deletes the device from the store
+		if err != nil && !cli.Store.Deleted {
+			// WhatsApp did not take the unlink (unreachable, no answer): the
+			// device's keys go all the same; the phone lists it until removed there.
+			e.log().Warn("WhatsApp did not confirm the unlink; removing the device's keys here", "err", err)
+			err = cli.Store.Delete(ctx)
+		}
 	} else if dev, derr := e.device(ctx); derr == nil && dev.ID != nil {
 		err = e.devices.DeleteDevice(ctx, dev) // offline: the phone lists the device until removed there
 	}

@@ -77,6 +77,15 @@ type Server struct {
 	ackErr       int            // the error code of the next ackErrN message acks
 	ackErrN      int
 	web          uint32 // WhatsApp Web's current revision; older clients are refused (405). 0: any.
+	unlinkErr    bool   // unlink requests fail
+}
+
+// FailUnlinks makes WhatsApp answer the devices' unlink (logout) requests
+// with an error, as when its side is down.
+func (s *Server) FailUnlinks(fail bool) {
+	s.mu.Lock()
+	s.unlinkErr = fail
+	s.mu.Unlock()
 }
 
 // SetWebVersion makes revision the current WhatsApp Web version: served on
@@ -526,8 +535,12 @@ func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.No
 		if rm, ok := n.GetOptionalChildByTag("remove-companion-device"); ok {
 			jid, _ := rm.Attrs["jid"].(types.JID)
 			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.unlinkErr {
+				e := iqError(500, "internal-server-error")
+				return nil, &e
+			}
 			s.unlinked = append(s.unlinked, jid.String())
-			s.mu.Unlock()
 		}
 	case "encrypt":
 		if _, ok := n.GetOptionalChildByTag("count"); ok {
