@@ -45,8 +45,8 @@ type Engine struct {
 	// stopRetry ends keepConnected (first).
 	connCancel, stopRetry context.CancelFunc
 	wg      sync.WaitGroup
-	// downloads holds a token per media download in progress.
-	downloads chan struct{}
+	// maxDownload bounds the bytes of one received media download.
+	maxDownload int64
 	// groupQueue (under mu) holds group changes for readGroups; groupKick wakes it.
 	groupQueue []groupChange
 	groupKick  chan struct{}
@@ -68,7 +68,7 @@ type authState struct {
 
 // New builds an engine on the device store.
 func New(devices *sqlstore.Container, opts engine.Options) *Engine {
-	return &Engine{opts: opts, devices: devices, downloads: make(chan struct{}, parallelDownloads),
+	return &Engine{opts: opts, devices: devices, maxDownload: maxDownload,
 		groupKick: make(chan struct{}, 1), retry: defaultBackoff, redial: make(chan redial, 1),
 		shared: newShared()}
 }
@@ -549,9 +549,11 @@ func Factory(devices *sqlstore.Container, cfg Config) engine.Factory {
 type shared struct {
 	// versionMu serializes refreshes of whatsmeow's process-wide WhatsApp Web version.
 	versionMu sync.Mutex
+	// downloads holds a token per received-media download in progress, in all sessions.
+	downloads chan struct{}
 }
 
-func newShared() *shared { return &shared{} }
+func newShared() *shared { return &shared{downloads: make(chan struct{}, parallelDownloads)} }
 
 // refreshVersion asks WhatsApp Web for its current version after WhatsApp
 // refused outdated: once for all sessions (a session that finds the version

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -18,10 +20,11 @@ import (
 var _ engine.Engine = (*Engine)(nil)
 
 // maxDownload bounds the media the engine downloads for one received
-// message; parallelDownloads bounds how many it downloads at once.
+// message, counting the bytes that arrive, not what the sender declared;
+// parallelDownloads bounds how many all sessions of the process download at once.
 const (
 	maxDownload       = 100 << 20
-	parallelDownloads = 4
+	parallelDownloads = 8
 )
 
 // conn is the live client, or ErrNotConnected.
@@ -213,18 +216,21 @@ func (e *Engine) received(v *events.Message) bool {
 // download fetches a received message's media into m, or leaves it without
 // bytes (and says why in the log).
 func (e *Engine) download(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, m *engine.Message) {
-	select { // a few downloads at a time: a burst of media cannot take all memory
-	case e.downloads <- struct{}{}:
-		defer func() { <-e.downloads }()
+	select { // a few downloads at a time in the process: a burst of media cannot take all memory
+	case e.shared.downloads <- struct{}{}:
+		defer func() { <-e.shared.downloads }()
 	case <-ctx.Done():
 		return
 	}
-	if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > maxDownload {
+	e.mu.Lock()
+	limit := e.maxDownload
+	e.mu.Unlock()
+	if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > uint64(limit) {
 		e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
 		return
 	}
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	data, err := cli.Download(dctx, media)
+	data, err := fetchMedia(dctx, cli, media, limit)
 	cancel()
 	if err != nil {
 		e.log().Warn("cannot download received media", "id", m.WAMessageID, "err", err)
@@ -253,6 +259,64 @@ func (e *Engine) undecryptable(v *events.UndecryptableMessage) {
 	if err := e.opts.Commit(wctx, engine.Undecryptable{Message: m, Reason: reason}); err != nil {
 		e.log().Warn("undecryptable message not stored", "id", v.Info.ID, "err", err)
 	}
+}
+
+// errTooLarge is a download that grew past the engine's limit.
+var errTooLarge = errors.New("media larger than the download limit")
+
+// fetchMedia fetches and decrypts media through a temporary file that may not
+// grow past the limit (plus the encryption's padding and MAC), whatever size
+// the sender declared: a sender cannot make OpenWA hold more than the limit
+// in memory, and memory holds only the decrypted bytes.
+func fetchMedia(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, limit int64) ([]byte, error) {
+	f, err := os.CreateTemp("", "openwa-media-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := cli.DownloadToFile(ctx, media, &cappedFile{File: f, max: limit + 32}); err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = errTooLarge
+	}
+	return data, err
+}
+
+// cappedFile is a file that refuses writes past max bytes.
+type cappedFile struct {
+	*os.File
+	max int64
+}
+
+func (f *cappedFile) Write(p []byte) (int, error) {
+	off, err := f.File.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if off+int64(len(p)) > f.max {
+		return 0, errTooLarge
+	}
+	return f.File.Write(p)
+}
+
+func (f *cappedFile) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.max {
+		return 0, errTooLarge
+	}
+	return f.File.WriteAt(p, off)
+}
+
+func (f *cappedFile) Truncate(size int64) error {
+	if size > f.max {
+		return errTooLarge
+	}
+	return f.File.Truncate(size)
 }
 
 // groupChange is a group notification waiting for the group to be read.
