@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/types"
+
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 )
 
@@ -66,5 +68,50 @@ func TestWhatsmeowLogoutUnconfirmed(t *testing.T) {
 	}
 	if err := db.QueryRow(`SELECT COUNT(*) FROM whatsmeow_pre_keys`).Scan(&identities); err != nil || identities != 0 {
 		t.Fatalf("%d prekeys left in the device store (%v)", identities, err)
+	}
+}
+
+// After linking, the phone hands over its history and its contacts' push
+// names (history sync notifications; the blobs on the media host): the push
+// names show in the contacts, and the old messages do not flood in as new
+// received messages.
+func TestWhatsmeowHistorySync(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	pairWhatsmeow(t, e, srv, "wa")
+	old := time.Now().Add(-48 * time.Hour)
+	convs := []fakewa.HistoryConversation{{ChatID: alice.JID, Name: "Alice", Messages: []fakewa.HistoryMessage{
+		{ID: "3EB0OLD1", Text: "last week", Time: old}, {ID: "3EB0OLD2", FromMe: true, Text: "indeed", Time: old.Add(time.Minute)},
+		{ID: "3EB0OLD3", Text: "bye", Time: old.Add(2 * time.Minute)}}}}
+	if err := srv.SendHistorySync(ctx, "3EB0HIST1", convs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SendHistorySync(ctx, "3EB0HIST2", nil, map[types.JID]string{alice.JID: "Alice A."}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var name any
+		for _, c := range e.do("GET", "/api/sessions/wa/contacts", nil).list() {
+			if c := c.(map[string]any); c["id"] == alice.JID.String() {
+				name = c["pushName"]
+			}
+		}
+		if name == "Alice A." {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's push name: %v", name)
+		}
+	}
+	if msgs := e.do("GET", "/api/sessions/wa/messages", nil).list(); len(msgs) != 0 {
+		t.Fatalf("history stored as messages: %v", msgs)
+	}
+	if evs, _ := e.events("after=0&limit=100&events=message.received"); len(evs) != 0 {
+		t.Fatalf("%d message.received events", len(evs))
+	}
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
 	}
 }

@@ -318,6 +318,9 @@ func (e *Engine) handle(evt any) bool {
 	case *events.UndecryptableMessage:
 		e.undecryptable(v)
 		return true
+	case *events.HistorySync:
+		e.historySynced(v)
+		return true
 	case *events.GroupInfo:
 		e.groupChanged(v.JID, groupChanges(v))
 		return true
@@ -378,6 +381,19 @@ func (e *Engine) handle(evt any) bool {
 	}
 	e.emit(ev)
 	return true
+}
+
+// historySynced tells what became of a history sync from the phone: its
+// messages are not imported (OpenWA keeps what arrives from the moment the
+// device is linked; older chats are the phone's), and never become new
+// received messages; whatsmeow keeps the push names and LID mappings it carries.
+func (e *Engine) historySynced(v *events.HistorySync) {
+	messages := 0
+	for _, c := range v.Data.GetConversations() {
+		messages += len(c.GetMessages())
+	}
+	e.log().Info("history sync from the phone: not imported as messages", "type", v.Data.GetSyncType().String(),
+		"conversations", len(v.Data.GetConversations()), "messages", messages, "push_names", len(v.Data.GetPushnames()))
 }
 
 func isDown(ev engine.Event) bool {

@@ -1,8 +1,11 @@
 package whatsmeow
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 )
 
 // The phone's list of linked devices shows the configured name (sent with
@@ -114,6 +118,61 @@ func TestClientOutdatedRefreshesVersion(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatal("not READY after the version refresh")
+		}
+	}
+}
+
+// syncLog collects log lines for a test.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *syncLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// A history sync from the phone is downloaded from the media host and
+// handled: the engine says what it held and that it was not imported, and
+// none of its messages comes out as a received message.
+func TestHistorySyncNotImported(t *testing.T) {
+	ctx := context.Background()
+	srv := fakeServer(t)
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	logs := &syncLog{}
+	events := make(chan engine.Event, 256)
+	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- ev },
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	e.transport = srv.Transport()
+	if err := e.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Disconnect(ctx) })
+	if err := srv.Pair(ctx, waitFor[engine.QR](t, events).Code, "15557654321"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor[engine.Ready](t, events)
+	for deadline := time.Now().Add(10 * time.Second); !srv.HasKeys(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no prekeys")
+		}
+	}
+	convs := []fakewa.HistoryConversation{{ChatID: alice.JID, Messages: []fakewa.HistoryMessage{
+		{ID: "3EB0OLD1", Text: "one", Time: time.Now().Add(-time.Hour)}, {ID: "3EB0OLD2", Text: "two", Time: time.Now().Add(-time.Hour)}}}}
+	if err := srv.SendHistorySync(ctx, "3EB0HIST", convs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(logs.String(), "history sync from the phone"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of the history sync: %s", logs.String())
+		}
+	}
+	if l := logs.String(); !strings.Contains(l, "not imported") || !strings.Contains(l, "conversations=1 messages=2") {
+		t.Fatalf("log: %s", l)
+	}
+	for len(events) > 0 {
+		if m, ok := (<-events).(engine.MessageReceived); ok {
+			t.Fatalf("history came out as a message: %+v", m.Message)
 		}
 	}
 }
