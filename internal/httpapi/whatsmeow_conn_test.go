@@ -115,3 +115,66 @@ func TestWhatsmeowHistorySync(t *testing.T) {
 		t.Fatalf("server side: %v", errs)
 	}
 }
+
+// After linking, the phone shares the app-state key and WhatsApp holds the
+// account's app state: the device fetches and decrypts it. The address-book
+// names show in the contacts, the archived chat is kept as archived, and
+// with the push name known the account announces itself under it.
+func TestWhatsmeowAppState(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice, bob := fakewa.NewContact("6281234567890"), fakewa.NewContact("6289876543210")
+	srv.AddContact(alice)
+	srv.AddContact(bob)
+	pairWhatsmeow(t, e, srv, "wa")
+	if p := srv.Seen("presence"); len(p) != 0 {
+		t.Fatalf("presence before the push name is known: %v", p)
+	}
+	if err := srv.SetAppState(ctx, fakewa.AppState{PushName: "Shop", Contacts: map[types.JID]string{alice.JID: "Alice Example"},
+		Archived: []types.JID{bob.JID}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var name any
+		for _, c := range e.do("GET", "/api/sessions/wa/contacts", nil).list() {
+			if c := c.(map[string]any); c["id"] == alice.JID.String() {
+				name = c["name"]
+			}
+		}
+		if name == "Alice Example" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's name: %v", name)
+		}
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if p := srv.Seen("presence"); len(p) > 0 {
+			if p[0].Attrs["type"] != "available" || p[0].Attrs["name"] != "Shop" {
+				t.Fatalf("presence %v", p[0].Attrs)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no presence after the push name arrived")
+		}
+	}
+	q := `SELECT archived FROM whatsmeow_chat_settings WHERE chat_jid = ?`
+	if e.cfg.DatabaseType == "postgres" {
+		q = strings.Replace(q, "?", "$1", 1)
+	}
+	db := e.rawDB()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var archived bool
+		err := db.QueryRow(q, bob.JID.String()).Scan(&archived)
+		if err == nil && archived {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob's chat not archived: %v", err)
+		}
+	}
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
+	}
+}

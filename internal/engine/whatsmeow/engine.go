@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/appstate"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
@@ -344,6 +345,10 @@ func (e *Engine) handle(evt any) bool {
 		e.announce()
 	case *events.PushNameSetting:
 		e.announce()
+	case *events.AppStateSyncComplete:
+		if v.Name == appstate.WAPatchCriticalBlock { // the first sync sets the push name without a PushNameSetting
+			e.announce()
+		}
 	case *events.ClientOutdated:
 		e.mu.Lock()
 		first := !e.outdated

@@ -76,8 +76,9 @@ type Server struct {
 	sends        map[string]int // message ids the linked device sent, with the number of attempts
 	ackErr       int            // the error code of the next ackErrN message acks
 	ackErrN      int
-	web          uint32 // WhatsApp Web's current revision; older clients are refused (405). 0: any.
-	unlinkErr    bool   // unlink requests fail
+	web          uint32               // WhatsApp Web's current revision; older clients are refused (405). 0: any.
+	unlinkErr    bool                 // unlink requests fail
+	appStates    map[uint64]*appState // the accounts' app state collections, by phone number
 }
 
 // FailUnlinks makes WhatsApp answer the devices' unlink (logout) requests
@@ -564,6 +565,8 @@ func (s *Server) query(c *Conn, n *waBinary.Node) ([]waBinary.Node, *waBinary.No
 		return s.blocklist(n), nil
 	case "w:m":
 		return s.mediaConn(), nil
+	case "w:sync:app:state":
+		return s.appStateIQ(c, n), nil
 	}
 	return nil, nil
 }
