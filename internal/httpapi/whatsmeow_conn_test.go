@@ -178,3 +178,64 @@ func TestWhatsmeowAppState(t *testing.T) {
 		t.Fatalf("server side: %v", errs)
 	}
 }
+
+// A contact with two devices gets every message on both (whatsmeow lists
+// both, encrypts for each); when the contact's identity key changes,
+// notified by WhatsApp or found in the contact's next message, sends and
+// receipts go on under the new key.
+func TestWhatsmeowTwoDevicesAndIdentityChange(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	ctx := context.Background()
+	alice := fakewa.NewContact("6281234567890")
+	srv.AddContact(alice)
+	laptop := srv.NewDevice(alice, 7)
+	pairWhatsmeow(t, e, srv, "wa")
+	next := func(c *fakewa.Contact) *fakewa.Received {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		r, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("%v; server side: %v", err, srv.Errors())
+		}
+		return r
+	}
+	send := func(text string) string {
+		t.Helper()
+		r := e.do("POST", "/api/sessions/wa/messages/send-text", map[string]any{"chatId": alice.JID.String(), "text": text})
+		e.expect(r, 201, "")
+		return r.data()["waMessageId"].(string)
+	}
+
+	id := send("to both of you")
+	for _, d := range []*fakewa.Contact{alice, laptop} {
+		if got := next(d); got.ID != id || got.Message.GetConversation() != "to both of you" {
+			t.Fatalf("a device got %+v", got)
+		}
+	}
+
+	// Alice reinstalls WhatsApp on her phone; WhatsApp tells the device.
+	if err := srv.ChangeIdentity(ctx, alice, true); err != nil {
+		t.Fatal(err)
+	}
+	id = send("after the change")
+	for _, d := range []*fakewa.Contact{alice, laptop} {
+		if got := next(d); got.ID != id || got.Message.GetConversation() != "after the change" {
+			t.Fatalf("a device got %+v", got)
+		}
+	}
+
+	// Again, unannounced: her next message carries the new key.
+	if err := srv.ChangeIdentity(ctx, alice, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SendText(ctx, alice, "3EB0NEWKEY", "new phone, same me"); err != nil {
+		t.Fatal(err)
+	}
+	if in := e.firstInbound("wa"); in["text"] != "new phone, same me" {
+		t.Fatalf("received %v", in)
+	}
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
+	}
+}

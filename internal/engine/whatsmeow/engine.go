@@ -322,6 +322,9 @@ func (e *Engine) handle(evt any) bool {
 	case *events.HistorySync:
 		e.historySynced(v)
 		return true
+	case *events.IdentityChange:
+		e.identityChanged(v)
+		return true
 	case *events.GroupInfo:
 		e.groupChanged(v.JID, groupChanges(v))
 		return true
@@ -386,6 +389,31 @@ func (e *Engine) handle(evt any) bool {
 	}
 	e.emit(ev)
 	return true
+}
+
+// identityChanged forgets a contact's Signal sessions and identity when
+// WhatsApp says its identity key changed, so that the next message to it
+// starts a session on its new keys. whatsmeow does it by phone number only:
+// sessions with a LID (kept under the LID's agent-qualified address) would
+// stay, and every device of the contact would be sent what its new keys
+// cannot open. It runs before whatsmeow acknowledges the notification.
+func (e *Engine) identityChanged(v *events.IdentityChange) {
+	e.mu.Lock()
+	cli, ctx := e.client, e.ctx
+	e.mu.Unlock()
+	if cli == nil {
+		return
+	}
+	if !v.Implicit && v.JID.SignalAddressUser() != v.JID.User {
+		user := v.JID.SignalAddressUser()
+		if err := cli.Store.Sessions.DeleteAllSessions(ctx, user); err != nil {
+			e.log().Warn("cannot forget a contact's sessions after its identity changed", "err", err)
+		}
+		if err := cli.Store.Identities.DeleteAllIdentities(ctx, user); err != nil {
+			e.log().Warn("cannot forget a contact's identity after it changed", "err", err)
+		}
+	}
+	e.log().Info("a contact's security code changed", "contact", e.phoneJID(v.JID).String(), "implicit", v.Implicit)
 }
 
 // historySynced tells what became of a history sync from the phone: its

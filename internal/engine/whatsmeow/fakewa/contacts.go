@@ -45,6 +45,8 @@ type Contact struct {
 	// the server routes between it and other linked accounts.
 	linked bool
 
+	device uint16 // the device number: 0, the phone, unless made by NewDevice
+
 	identity   *identity.KeyPair
 	reg        uint32
 	signed     *record.SignedPreKey
@@ -76,6 +78,12 @@ func NewContact(phone string) *Contact {
 	var n uint64
 	fmt.Sscan(phone, &n)
 	c.LID = types.NewJID(lidOf(n), types.HiddenUserServer)
+	c.newKeys()
+	return c
+}
+
+// newKeys gives the contact a new identity and new Signal keys, forgetting its sessions.
+func (c *Contact) newKeys() {
 	c.identity, _ = keyhelper.GenerateIdentityKeyPair()
 	c.reg = keyhelper.GenerateRegistrationID()
 	c.sessions = newSessionStore(c.serializer)
@@ -90,7 +98,73 @@ func NewContact(phone string) *Contact {
 	for _, k := range c.unused {
 		_ = c.prekeys.StorePreKey(ctx, k.ID().Value, k)
 	}
-	return c
+}
+
+// NewDevice gives the contact another device (a linked computer, say) with
+// keys of its own: usync lists it beside device 0, and what the linked
+// device sends the contact is encrypted for, and reaches, each device.
+func (s *Server) NewDevice(c *Contact, id uint16) *Contact {
+	d := &Contact{JID: c.JID, LID: c.LID, Status: c.Status, Picture: c.Picture, ByLID: c.ByLID, device: id,
+		serializer: serialize.NewProtoBufSerializer(), arrived: make(chan struct{})}
+	d.newKeys()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.devices == nil {
+		s.devices = map[string][]*Contact{}
+	}
+	s.devices[c.JID.User] = append(s.devices[c.JID.User], d)
+	s.devices[c.LID.User] = append(s.devices[c.LID.User], d)
+	return d
+}
+
+// ChangeIdentity plays the contact reinstalling WhatsApp: a new identity
+// key and new Signal keys. With notify, WhatsApp tells the linked device
+// (an encrypt notification with an identity child), as it does; without,
+// the device finds out from the contact's next message.
+func (s *Server) ChangeIdentity(ctx context.Context, c *Contact, notify bool) error {
+	s.mu.Lock()
+	c.newKeys()
+	s.mu.Unlock()
+	if !notify {
+		return nil
+	}
+	conn, err := s.last()
+	if err != nil {
+		return err
+	}
+	id := fmt.Sprintf("identity-%d", time.Now().UnixNano())
+	if err := conn.Send(ctx, waBinary.Node{Tag: "notification", Attrs: waBinary.Attrs{"from": c.LID, "type": "encrypt",
+		"id": id, "t": time.Now().Unix()}, Content: []waBinary.Node{{Tag: "identity"}}}); err != nil {
+		return err
+	}
+	// The device acknowledges a notification once it handled it.
+	for {
+		for _, a := range s.Seen("ack") {
+			if a.Attrs["id"] == id {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the device did not acknowledge the identity change: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// deviceOf is the contact's device of this id: device 0 is the contact itself.
+func (s *Server) deviceOf(user string, id uint16) *Contact {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == 0 {
+		return s.contacts[user]
+	}
+	for _, d := range s.devices[user] {
+		if d.device == id {
+			return d
+		}
+	}
+	return nil
 }
 
 // AddContact registers a user on this WhatsApp: usync, prekey fetches and
@@ -449,9 +523,9 @@ func (s *Server) usync(c *Conn, n *waBinary.Node) []waBinary.Node {
 				out.Attrs = waBinary.Attrs{"jid": ct.LID, "pn_jid": ct.JID}
 				content = append(content, waBinary.Node{Tag: "contact", Attrs: waBinary.Attrs{"type": "in"}, Content: []byte(query)})
 			case "devices":
-				dev := waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": "0"}}
+				devs := []waBinary.Node{{Tag: "device", Attrs: waBinary.Attrs{"id": "0"}}}
 				if c.own(jid.User) { // the linked device itself: no other devices of the account here
-					dev.Attrs["id"] = fmt.Sprint(c.Payload.GetDevice())
+					devs[0].Attrs["id"] = fmt.Sprint(c.Payload.GetDevice())
 				} else if ct == nil {
 					continue
 				} else if ct.linked { // its linked device is the account's only device here
@@ -459,10 +533,15 @@ func (s *Server) usync(c *Conn, n *waBinary.Node) []waBinary.Node {
 					if lc == nil {
 						continue
 					}
-					dev.Attrs["id"] = fmt.Sprint(lc.Payload.GetDevice())
+					devs[0].Attrs["id"] = fmt.Sprint(lc.Payload.GetDevice())
 				}
+				s.mu.Lock()
+				for _, d := range s.devices[jid.User] {
+					devs = append(devs, waBinary.Node{Tag: "device", Attrs: waBinary.Attrs{"id": fmt.Sprint(d.device)}})
+				}
+				s.mu.Unlock()
 				content = append(content, waBinary.Node{Tag: "devices", Content: []waBinary.Node{{Tag: "device-list",
-					Content: []waBinary.Node{dev}}}})
+					Content: devs}}})
 			case "lid":
 				if ct != nil && jid.Server == types.DefaultUserServer {
 					content = append(content, waBinary.Node{Tag: "lid", Attrs: waBinary.Attrs{"val": ct.LID}})
@@ -489,7 +568,7 @@ func (s *Server) preKeys(n *waBinary.Node) []waBinary.Node {
 			if b, ok := s.linkedBundle(ct, jid); ok {
 				users = append(users, b)
 			}
-		} else if ct != nil {
+		} else if ct := s.deviceOf(jid.User, jid.Device); ct != nil {
 			users = append(users, ct.bundleNode(jid))
 		} else {
 			users = append(users, waBinary.Node{Tag: "user", Attrs: waBinary.Attrs{"jid": jid},
@@ -531,7 +610,7 @@ func (s *Server) message(ctx context.Context, c *Conn, n *waBinary.Node) {
 	parts := n.GetChildByTag("participants")
 	for _, p := range parts.GetChildren() {
 		jid, _ := p.Attrs["jid"].(types.JID)
-		ct := s.contact(jid.User)
+		ct := s.deviceOf(jid.User, jid.Device)
 		if ct == nil || ct.linked {
 			continue
 		}

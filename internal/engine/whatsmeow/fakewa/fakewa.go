@@ -76,9 +76,10 @@ type Server struct {
 	sends        map[string]int // message ids the linked device sent, with the number of attempts
 	ackErr       int            // the error code of the next ackErrN message acks
 	ackErrN      int
-	web          uint32               // WhatsApp Web's current revision; older clients are refused (405). 0: any.
-	unlinkErr    bool                 // unlink requests fail
-	appStates    map[uint64]*appState // the accounts' app state collections, by phone number
+	web          uint32                // WhatsApp Web's current revision; older clients are refused (405). 0: any.
+	unlinkErr    bool                  // unlink requests fail
+	appStates    map[uint64]*appState  // the accounts' app state collections, by phone number
+	devices      map[string][]*Contact // contacts' devices other than 0, by phone number and by LID
 }
 
 // FailUnlinks makes WhatsApp answer the devices' unlink (logout) requests
@@ -224,7 +225,7 @@ func TransportTo(addr string) http.RoundTripper {
 	return &http.Transport{DialContext: dial, DialTLSContext: dial, ForceAttemptHTTP2: false}
 }
 
-// Seen returns the nodes of a tag ("receipt", "chatstate" or "presence") clients sent, oldest first.
+// Seen returns the nodes of a tag ("receipt", "chatstate", "presence" or "ack") clients sent, oldest first.
 func (s *Server) Seen(tag string) []*waBinary.Node {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -463,7 +464,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
-			if n.Tag == "receipt" || n.Tag == "chatstate" || n.Tag == "presence" {
+			if n.Tag == "receipt" || n.Tag == "chatstate" || n.Tag == "presence" || n.Tag == "ack" {
 				s.mu.Lock()
 				s.seen = append(s.seen, n)
 				s.mu.Unlock()
