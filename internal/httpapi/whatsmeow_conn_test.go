@@ -2,12 +2,18 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/openwa/openwa/internal/app"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 )
 
@@ -237,5 +243,78 @@ func TestWhatsmeowTwoDevicesAndIdentityChange(t *testing.T) {
 	}
 	if errs := srv.Errors(); len(errs) > 0 {
 		t.Fatalf("server side: %v", errs)
+	}
+}
+
+// flakyNet fails the next n connections, then carries them to the fake.
+type flakyNet struct {
+	mu   sync.Mutex
+	n    int
+	next http.RoundTripper
+}
+
+func (f *flakyNet) failNext(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
+
+func (f *flakyNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	fail := f.n > 0
+	f.n--
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("dial tcp: connect: network is unreachable")
+	}
+	return f.next.RoundTrip(r)
+}
+
+// OpenWA boots while the network is down: the linked session is
+// DISCONNECTED with the reason (not FAILED), tries again by itself, and is
+// READY once WhatsApp answers, without anyone starting it.
+func TestWhatsmeowReconnectsAtBoot(t *testing.T) {
+	srv := fakewa.New()
+	t.Cleanup(srv.Close)
+	saved := whatsmeow.WACertPubKey
+	whatsmeow.WACertPubKey = fakewa.Root()
+	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
+	netw := &flakyNet{next: srv.Transport()}
+	e := newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(netw))
+	pairWhatsmeow(t, e, srv, "wa")
+
+	e.stop()
+	netw.failNext(2)
+	e.boot()
+	off := e.waitStatus("wa", "DISCONNECTED")
+	if reason, _ := off["lastError"].(string); !strings.Contains(reason, "cannot reach WhatsApp") || !strings.Contains(reason, "trying again in") {
+		t.Fatalf("at boot: %v", off)
+	}
+	e.waitStatus("wa", "READY")
+	evs, _ := e.events("after=0&limit=1000&events=session.status")
+	for _, ev := range evs {
+		if ev["data"].(map[string]any)["status"] == "FAILED" {
+			t.Fatalf("FAILED on the way: %v", ev["data"])
+		}
+	}
+}
+
+// WhatsApp retires the WhatsApp Web version OpenWA presents (405 at login):
+// OpenWA fetches the current one and the session is READY again by itself.
+func TestWhatsmeowClientOutdated(t *testing.T) {
+	e, srv := withFakeWhatsApp(t)
+	pairWhatsmeow(t, e, srv, "wa")
+	saved := store.GetWAVersion()
+	t.Cleanup(func() { store.SetWAVersion(saved) })
+	srv.SetWebVersion(saved[2] + 3)
+	srv.Drop()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s := e.do("GET", "/api/sessions/wa", nil).data()
+		if reason, _ := s["lastError"].(string); strings.Contains(reason, "outdated") {
+			break
+		}
+		if s["status"] == "FAILED" || time.Now().After(deadline) {
+			t.Fatalf("no word of the outdated version: %v", s)
+		}
+	}
+	e.waitStatus("wa", "READY")
+	if v := store.GetWAVersion(); v[2] != saved[2]+3 {
+		t.Fatalf("version %s", v)
 	}
 }
