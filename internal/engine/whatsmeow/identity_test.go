@@ -88,7 +88,9 @@ func TestClientOutdatedRefreshesVersion(t *testing.T) {
 	t.Cleanup(func() { store.SetWAVersion(saved) })
 	srv := fakeServer(t)
 	e, events := paired(t, srv)
+	e.mu.Lock()
 	e.retry = backoff{base: 10 * time.Millisecond, max: 10 * time.Millisecond}
+	e.mu.Unlock()
 	newer := saved[2] + 7
 	srv.SetWebVersion(newer)
 	srv.Drop()
