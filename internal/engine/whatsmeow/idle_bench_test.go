@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
@@ -33,7 +35,49 @@ func fakeServerProcess() {
 		if len(f) == 3 && f[0] == "pair" {
 			fmt.Printf("PAIRED %v\n", srv.Pair(context.Background(), f[1], f[2]))
 		}
+		if len(f) == 1 && f[0] == "shape" {
+			fmt.Printf("SHAPED %v\n", shapeAccount(context.Background(), srv))
+		}
 	}
+}
+
+// A real-shaped account, as the phone hands it to a newly linked device:
+// shapeContacts address-book contacts (names in the app state, push names in
+// a push-name history sync), shapeGroups groups, and shapeHistory messages of
+// history spread over the groups and as many contacts' chats.
+const (
+	shapeContacts = 500
+	shapeGroups   = 50
+	shapeHistory  = 1000
+)
+
+// shapeAccount plays the phone of the newest connection sending a real-shaped account.
+func shapeAccount(ctx context.Context, srv *fakewa.Server) error {
+	names := make(map[types.JID]string, shapeContacts)
+	pushNames := make(map[types.JID]string, shapeContacts)
+	var chats []types.JID
+	for i := range shapeContacts {
+		jid := types.NewJID(fmt.Sprintf("6281%09d", i), types.DefaultUserServer)
+		names[jid], pushNames[jid] = fmt.Sprintf("Contact %d", i), fmt.Sprintf("Push %d", i)
+		if i < shapeGroups {
+			chats = append(chats, jid, types.NewJID(fmt.Sprintf("1203630000%08d", i), types.GroupServer))
+		}
+	}
+	if err := srv.SetAppState(ctx, fakewa.AppState{PushName: "Shop", Contacts: names, Archived: chats[:5]}); err != nil {
+		return err
+	}
+	convs := make([]fakewa.HistoryConversation, len(chats))
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for i := range shapeHistory {
+		c := &convs[i%len(chats)]
+		c.ChatID = chats[i%len(chats)]
+		c.Messages = append(c.Messages, fakewa.HistoryMessage{ID: fmt.Sprintf("3EB0HIST%014d", i), FromMe: i%3 == 0,
+			Text: fmt.Sprintf("message %d of the history, of a typical length for a chat message", i), Time: old.Add(time.Duration(i) * time.Minute)})
+	}
+	if err := srv.SendHistorySync(ctx, "3EB0HISTORY000000001", convs, nil); err != nil {
+		return err
+	}
+	return srv.SendHistorySync(ctx, "3EB0HISTORY000000002", nil, pushNames)
 }
 
 // remoteFake is the fake server process, seen from the benchmark.
@@ -74,6 +118,14 @@ func startRemoteFake(b *testing.B) *remoteFake {
 	return r
 }
 
+// shape has the newest connection's phone send a real-shaped account.
+func (r *remoteFake) shape(b *testing.B) {
+	fmt.Fprintf(r.in, "shape\n")
+	if !r.out.Scan() || r.out.Text() != "SHAPED <nil>" {
+		b.Fatalf("shaping: %q", r.out.Text())
+	}
+}
+
 func (r *remoteFake) pair(b *testing.B, qr, phone string) {
 	fmt.Fprintf(r.in, "pair %s %s\n", qr, phone)
 	if !r.out.Scan() || r.out.Text() != "PAIRED <nil>" {
@@ -102,17 +154,29 @@ func memory() (rss, heap uint64) {
 // this process: resident memory, live heap and goroutines, as the growth
 // over a baseline measured in the same run before the first session.
 // Run: go test -run '^$' -bench IdleSessions -benchtime 1x ./internal/engine/whatsmeow/
+//
+// The "real" runs link real-shaped accounts: after each login the phone
+// shares the app state (500 contact names, the push name, archived chats)
+// and hands over 1,000 messages of history in 100 chats (50 of them groups)
+// and 500 push names, and the session is measured once it has taken them.
 func BenchmarkIdleSessions(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			for range b.N {
-				idleSessions(b, n)
+				idleSessions(b, n, false)
+			}
+		})
+	}
+	for _, n := range []int{20, 100, 1000} {
+		b.Run(fmt.Sprintf("real/sessions=%d", n), func(b *testing.B) {
+			for range b.N {
+				idleSessions(b, n, true)
 			}
 		})
 	}
 }
 
-func idleSessions(b *testing.B, n int) {
+func idleSessions(b *testing.B, n int, real bool) {
 	ctx := context.Background()
 	// WhatsApp's keepalive timing, not the tests' quick one (TestMain).
 	saved := []time.Duration{whatsmeow.KeepAliveIntervalMin, whatsmeow.KeepAliveIntervalMax, whatsmeow.KeepAliveResponseDeadline}
@@ -134,7 +198,7 @@ func idleSessions(b *testing.B, n int) {
 	start := time.Now()
 	for i := range n {
 		events := make(chan engine.Event, 64)
-		e := New(devices, engine.Options{SessionID: fmt.Sprint(i), Auth: &memAuth{}, Emit: func(ev engine.Event) {
+		e := New(devices, engine.Options{SessionID: fmt.Sprint(i), Auth: &memAuth{}, Logger: benchLog, Emit: func(ev engine.Event) {
 			select {
 			case events <- ev:
 			default: // an idle session's later events are not needed here
@@ -148,6 +212,19 @@ func idleSessions(b *testing.B, n int) {
 		qr := waitFor[engine.QR](b, events)
 		fake.pair(b, qr.Code, fmt.Sprintf("1555%07d", i))
 		waitFor[engine.Ready](b, events)
+		if real {
+			for deadline := time.Now().Add(20 * time.Second); !e.hasUploadedKeys(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatal("no prekeys uploaded")
+				}
+			}
+			fake.shape(b)
+			for deadline := time.Now().Add(60 * time.Second); e.contacts() < shapeContacts; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatalf("session %d took %d contacts", i, e.contacts())
+				}
+			}
+		}
 	}
 	paired := time.Since(start)
 	time.Sleep(2 * time.Second) // let the logins' background work (prekey uploads) finish
@@ -159,3 +236,42 @@ func idleSessions(b *testing.B, n int) {
 	b.ReportMetric(float64(paired.Milliseconds())/float64(n), "ms-to-pair/session")
 	b.ReportMetric(float64(rss0)/(1<<20), "baseline-rss-MiB")
 }
+
+// contacts counts the contacts in the session's device store that have a
+// name from the app state and a push name from the history.
+func (e *Engine) contacts() int {
+	e.mu.Lock()
+	cli := e.client
+	e.mu.Unlock()
+	if cli == nil {
+		return 0
+	}
+	all, err := cli.Store.Contacts.GetAllContacts(context.Background())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, c := range all {
+		if c.FullName != "" && c.PushName != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// hasUploadedKeys tells whether the device uploaded its prekeys (the phone's
+// peer messages need them).
+func (e *Engine) hasUploadedKeys() bool {
+	e.mu.Lock()
+	cli := e.client
+	e.mu.Unlock()
+	if cli == nil {
+		return false
+	}
+	n, err := cli.Store.PreKeys.UploadedPreKeyCount(context.Background())
+	return err == nil && n > 0
+}
+
+// benchLog shows what went wrong in a session (the fake is not a real account in every detail: its
+// warnings are left out).
+var benchLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,21 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) bool {
 		}
 		path := s.storeMedia(data)
 		fmt.Fprintf(w, `{"url":"https://%s%s","direct_path":"%s"}`, mediaHost, path, path)
+		return true
+	case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/mms/"):
+		// A device deleting what it downloaded (a history sync's blob): d_md names the path.
+		if r.URL.Query().Get("auth") != "fake-media-auth" {
+			http.Error(w, "bad auth", http.StatusUnauthorized)
+			return true
+		}
+		path, err := base64.RawURLEncoding.DecodeString(r.URL.Query().Get("d_md"))
+		if err != nil {
+			http.Error(w, "bad d_md", http.StatusBadRequest)
+			return true
+		}
+		s.mu.Lock()
+		delete(s.media, string(path))
+		s.mu.Unlock()
 		return true
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v/fake/"):
 		s.mu.Lock()
