@@ -45,7 +45,7 @@ type Engine struct {
 	// connCancel ends the connection's context (after whatsmeow closed it);
 	// stopRetry ends keepConnected (first).
 	connCancel, stopRetry context.CancelFunc
-	wg      sync.WaitGroup
+	wg                    sync.WaitGroup
 	// maxDownload bounds the bytes of one received media download.
 	maxDownload int64
 	// groupQueue (under mu) holds group changes for readGroups; groupKick wakes it.

@@ -62,7 +62,7 @@ type Server struct {
 	blocked  map[string]bool   // LID users the linked account blocked
 	media    map[string][]byte // uploaded (encrypted) media by path
 	errs     []error
-	seen     []*waBinary.Node            // receipts and chat states clients sent
+	seen     []*waBinary.Node            // receipts, chat states, presences and acks clients sent
 	unlinked []string                    // devices that logged themselves out
 	pending  map[uint64][]pendingMessage // per account: messages its device has not acknowledged
 	sent     map[string]sentMessage      // what contacts sent, by id, for retry receipts
