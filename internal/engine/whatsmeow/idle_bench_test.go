@@ -221,7 +221,8 @@ func idleSessions(b *testing.B, n int, real bool) {
 			fake.shape(b)
 			for deadline := time.Now().Add(60 * time.Second); e.contacts() < shapeContacts; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
-					b.Fatalf("session %d took %d contacts", i, e.contacts())
+					named, pushed := e.contactCounts()
+					b.Fatalf("session %d took %d contacts (%d named by the app state, %d push names)", i, e.contacts(), named, pushed)
 				}
 			}
 		}
@@ -275,3 +276,23 @@ func (e *Engine) hasUploadedKeys() bool {
 // benchLog shows what went wrong in a session (the fake is not a real account in every detail: its
 // warnings are left out).
 var benchLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+// contactCounts counts the session's contacts with a name and with a push name.
+func (e *Engine) contactCounts() (named, pushed int) {
+	e.mu.Lock()
+	cli := e.client
+	e.mu.Unlock()
+	if cli == nil {
+		return 0, 0
+	}
+	all, _ := cli.Store.Contacts.GetAllContacts(context.Background())
+	for _, c := range all {
+		if c.FullName != "" {
+			named++
+		}
+		if c.PushName != "" {
+			pushed++
+		}
+	}
+	return named, pushed
+}
