@@ -206,11 +206,12 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	obs.messages = messages
 	hub := realtime.NewHub()
 	m := metrics.New(metrics.Sources{
-		MessagesByStatus:  st.CountMessagesByStatus,
-		SessionsByStatus:  st.CountSessionsByStatus,
-		PendingDeliveries: func(ctx context.Context) (int, error) { return st.CountDeliveries(ctx, "pending") },
-		EngineEvents:      sessions.QueueDepth,
-		RealtimeClients:   hub.Count,
+		MessagesByStatus:      st.CountMessagesByStatus,
+		SessionsByStatus:      st.CountSessionsByStatus,
+		PendingDeliveries:     func(ctx context.Context) (int, error) { return st.CountDeliveries(ctx, "pending") },
+		EngineEvents:          sessions.QueueDepth,
+		RealtimeClients:       hub.Count,
+		UnhandledEngineEvents: sessions.UnhandledEvents,
 	})
 	hooks, err := webhook.New(webhook.Options{Store: st, Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
 		Resolver: o.resolver, Public: o.public, EncryptionKey: cfg.EncryptionKey.Reveal(), UserAgent: "OpenWA/" + Version, Logger: log, Observe: m.ObserveDelivery})

@@ -10,6 +10,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -41,6 +42,8 @@ func (s *Service) EngineEvent(ctx context.Context, sessionID string, ev engine.E
 		return s.markRevoked(ctx, m)
 	case engine.GroupUpdated:
 		return retryable(s.opts.Store.AddEvents(ctx, event.New(event.GroupUpdated, sessionID, GroupEvent{Group: e.Group, Changed: e.Changed})))
+	default:
+		return fmt.Errorf("%w: %T", session.ErrUnhandledEvent, ev)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ type Sources struct {
 	PendingDeliveries func(ctx context.Context) (int, error)
 	EngineEvents      func() int // engine events waiting in the sessions' queues
 	RealtimeClients   func() int
+	// UnhandledEngineEvents counts, by type, the engine events no consumer applied.
+	UnhandledEngineEvents func() map[string]int
 }
 
 // Metrics is the registry and the instruments the code updates.
@@ -68,10 +70,12 @@ func (m *Metrics) ObserveDelivery(outcome string, d time.Duration) {
 type scrape struct{ src Sources }
 
 var (
-	descMessages = prometheus.NewDesc("openwa_messages", "Stored messages by status.", []string{"status"}, nil)
-	descSessions = prometheus.NewDesc("openwa_sessions", "Sessions by status.", []string{"status"}, nil)
-	descQueue    = prometheus.NewDesc("openwa_queue_depth", "Items waiting, by queue.", []string{"queue"}, nil)
-	descClients  = prometheus.NewDesc("openwa_realtime_clients", "Connected WebSocket and SSE clients.", nil, nil)
+	descMessages  = prometheus.NewDesc("openwa_messages", "Stored messages by status.", []string{"status"}, nil)
+	descSessions  = prometheus.NewDesc("openwa_sessions", "Sessions by status.", []string{"status"}, nil)
+	descQueue     = prometheus.NewDesc("openwa_queue_depth", "Items waiting, by queue.", []string{"queue"}, nil)
+	descClients   = prometheus.NewDesc("openwa_realtime_clients", "Connected WebSocket and SSE clients.", nil, nil)
+	descUnhandled = prometheus.NewDesc("openwa_engine_events_unhandled_total",
+		"Engine events that reached no consumer, by Go type (a new engine event type without a handler).", []string{"type"}, nil)
 )
 
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
@@ -79,6 +83,7 @@ func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSessions
 	ch <- descQueue
 	ch <- descClients
+	ch <- descUnhandled
 }
 
 func (s *scrape) Collect(ch chan<- prometheus.Metric) {
@@ -112,5 +117,10 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.src.RealtimeClients != nil {
 		ch <- prometheus.MustNewConstMetric(descClients, prometheus.GaugeValue, float64(s.src.RealtimeClients()))
+	}
+	if s.src.UnhandledEngineEvents != nil {
+		for typ, n := range s.src.UnhandledEngineEvents() {
+			ch <- prometheus.MustNewConstMetric(descUnhandled, prometheus.CounterValue, float64(n), typ)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func (m *Manager) consume(id string, rt *runtime) {
 // applied, fails for good, or the manager closes.
 func (m *Manager) applyUntilStored(id string, rt *runtime, ev engine.Event) error {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := m.apply(m.ctx, id, rt, ev)
+		err := m.dispatchEvent(m.ctx, id, rt, ev)
 		if err == nil || !apperr.Unavailable(err) {
 			if err != nil {
 				m.log.Warn("engine event not applied", "session_id", id, "event", fmt.Sprintf("%T", ev), "err", err)
@@ -94,18 +94,13 @@ func (m *Manager) deliver(rt *runtime) func(context.Context, engine.Event) error
 
 var errStopped = errors.New("the session stopped")
 
-// apply handles one engine event. What WhatsApp told (messages, acks,
-// revokes, group changes) is stored even when its runtime was stopped or
-// replaced meanwhile: a stop drains, it does not drop. Status changes of
-// such a stale runtime are dropped; they are applied under the session lock.
-func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.Event) error {
-	switch ev.(type) {
-	case engine.MessageReceived, engine.Ack, engine.Revoked, engine.GroupUpdated, engine.Undecryptable:
-		if m.opts.Observer != nil {
-			return m.opts.Observer.EngineEvent(ctx, id, ev)
-		}
-		return nil
-	}
+// applyStatus applies an engine event that changes the session's status.
+// What WhatsApp told (messages, acks, revokes, group changes) goes to the
+// Observer instead (dispatch.go), and is stored even when its runtime was
+// stopped or replaced meanwhile: a stop drains, it does not drop. Status
+// changes of such a stale runtime are dropped; they are applied under the
+// session lock.
+func (m *Manager) applyStatus(ctx context.Context, id string, rt *runtime, ev engine.Event) error {
 	unlock := m.lock(id)
 	defer unlock()
 	if m.runtimeOf(id) != rt {
@@ -157,6 +152,7 @@ func (m *Manager) apply(ctx context.Context, id string, rt *runtime, ev engine.E
 		}
 		mutate = func(r *store.Session) { r.LastError = reason }
 	default:
+		m.reportUnhandled(id, ev)
 		return nil
 	}
 	return m.setStatus(ctx, row, to, reason, mutate)

@@ -56,6 +56,8 @@ type Manager struct {
 
 	ctx    context.Context // of the event consumers; cancelled by Close
 	cancel context.CancelFunc
+
+	unhandled unhandled // engine events no consumer applied
 }
 
 // runtime is a running session: its engine and the queue of its events.
