@@ -34,9 +34,7 @@ const (
 	WebhookTest          = "webhook.test"
 )
 
-// Names lists every event name.
-var Names = []string{MessageReceived, MessageSent, MessageAck, MessageRevoked, MessageFailed,
-	MessageUndecryptable, StatusReceived, SessionStatus, SessionQR, GroupUpdated, WebhookTest}
+// The registry of these names with their payload types is catalog.Events.
 
 // New makes an event row; its seq is set when the store writes it.
 func New(name, sessionID string, data any) *store.Event {

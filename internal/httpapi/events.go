@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/event/catalog"
 	"github.com/openwa/openwa/internal/realtime"
 	"github.com/openwa/openwa/internal/session"
 )
@@ -44,11 +44,9 @@ func subscription(ctx context.Context, f EventFilters, after int64) (realtime.Re
 		}
 		req.Sessions = append(req.Sessions, id)
 	}
-	for _, name := range splitList(f.Events) {
-		if !slices.Contains(event.Names, name) {
-			return req, apperr.Field("events", "unknown event "+strconv.Quote(name)+"; want one of "+strings.Join(event.Names, ", "))
-		}
-		req.Events = append(req.Events, name)
+	req.Events = splitList(f.Events)
+	if err := catalog.Events.Check("events", req.Events, false); err != nil {
+		return req, err
 	}
 	return req, nil
 }

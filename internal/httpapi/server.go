@@ -23,6 +23,7 @@ import (
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/event/catalog"
 	"github.com/openwa/openwa/internal/message"
 	"github.com/openwa/openwa/internal/metrics"
 	"github.com/openwa/openwa/internal/realtime"
@@ -133,6 +134,7 @@ func New(opts Options) *Server {
 	s.messageRoutes()
 	s.mediaRoutes()
 	s.webhookRoutes()
+	addWebhooks(s.api.OpenAPI(), catalog.Events)
 	s.eventRoutes()
 	s.directoryRoutes()
 

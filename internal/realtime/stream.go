@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/event/catalog"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request, req Request) {
 			if all == nil && s.AllSessions != nil {
 				all = s.AllSessions(ctx)
 			}
-			sub.Change(a.Action == "subscribe", sessions, a.Events, all, event.Names)
+			sub.Change(a.Action == "subscribe", sessions, a.Events, all, catalog.Events.Names())
 		}
 	}()
 

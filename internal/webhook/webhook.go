@@ -21,6 +21,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/event/catalog"
 	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/stamp"
@@ -162,10 +163,8 @@ func (s *Service) validate(ctx context.Context, in *Input) error {
 		if len(in.Events) == 0 {
 			return apperr.Field("events", `give event names, or ["*"] for all`)
 		}
-		for _, e := range in.Events {
-			if e != "*" && !slices.Contains(event.Names, e) {
-				return apperr.Field("events", fmt.Sprintf("unknown event %q; want * or one of %s", e, strings.Join(event.Names, ", ")))
-			}
+		if err := catalog.Events.Check("events", in.Events, true); err != nil {
+			return err
 		}
 	}
 	if in.Headers != nil {
