@@ -27,23 +27,33 @@ const (
 	TypeUndecryptable MessageType = "undecryptable"
 )
 
-// Outgoing is a message to send. Exactly the fields of its Type are set.
+// Content is what a message says: one struct for the message to send
+// (Outgoing), the message seen (Message) and the stored content (package
+// message converts it to and from its JSON form). Exactly the fields of the
+// message's Type are set. A new message type adds its field here.
+type Content struct {
+	Text     string        `json:"text,omitempty"`
+	Caption  string        `json:"caption,omitempty"`
+	ReplyTo  string        `json:"replyTo,omitempty"` // WhatsApp id of the quoted message
+	Mentions []string      `json:"mentions,omitempty"`
+	Location *Location     `json:"location,omitempty"`
+	Contacts []ContactCard `json:"contacts,omitempty"`
+	Reaction *Reaction     `json:"reaction,omitempty"`
+	Poll     *Poll         `json:"poll,omitempty"`
+	// Media carries the bytes; they are stored apart from the content
+	// (package message keeps a reference instead).
+	Media *Media `json:"-"`
+}
+
+// Outgoing is a message to send.
 type Outgoing struct {
 	// ID is the WhatsApp message id to send with, chosen before the first
 	// attempt, so that a retry after a crash is the same message to WhatsApp.
-	ID       string
-	ChatID   string
-	Type     MessageType
-	Text     string
-	Caption  string
-	ReplyTo  string  // WhatsApp id of the quoted message
-	Quoted   *Quoted // what OpenWA knows of the quoted message, nil when it does not have it
-	Mentions []string
-	Media    *Media
-	Location *Location
-	Contacts []ContactCard
-	Reaction *Reaction
-	Poll     *Poll
+	ID     string
+	ChatID string
+	Type   MessageType
+	Content
+	Quoted *Quoted // what OpenWA knows of the quoted message, nil when it does not have it
 }
 
 // Quoted is the message a reply quotes, as OpenWA stored it: WhatsApp shows
@@ -120,14 +130,6 @@ type Message struct {
 	FromMe      bool
 	PushName    string
 	Type        MessageType
-	Text        string
-	Caption     string
-	ReplyTo     string
-	Mentions    []string
-	Media       *Media
-	Location    *Location
-	Contacts    []ContactCard
-	Reaction    *Reaction
-	Poll        *Poll
-	Timestamp   time.Time
+	Content
+	Timestamp time.Time
 }

@@ -150,7 +150,7 @@ func TestBackingServicesGoAwayAndReturn(t *testing.T) {
 	r := e.do("GET", "/api/sessions", nil)
 	e.expect(r, 503, "SERVICE_UNAVAILABLE")
 	if _, err := phone.MockInbound(context.Background(), &engine.Message{ChatID: "6281234567890@s.whatsapp.net",
-		From: "6281234567890@s.whatsapp.net", Type: engine.TypeText, Text: "during the outage"}); err != nil {
+		From: "6281234567890@s.whatsapp.net", Type: engine.TypeText, Content: engine.Content{Text: "during the outage"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.expect(e.do("GET", "/health/ready", nil, noKey()), 503, "SERVICE_UNAVAILABLE")

@@ -84,7 +84,7 @@ func (s *Server) mediaRoutes() {
 			} else {
 				return nil, fieldErr("media", "required: media.url, media.data or a multipart file part")
 			}
-			out := engine.Outgoing{Type: typ, Caption: b.Caption, ReplyTo: b.ReplyTo}
+			out := engine.Outgoing{Type: typ, Content: engine.Content{Caption: b.Caption, ReplyTo: b.ReplyTo}}
 			return s.send(ctx, in.ID, &in.SendOptions, name, b, b.ChatID, out, mi)
 		})
 		s.declareMultipart(o.Path)

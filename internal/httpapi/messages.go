@@ -102,14 +102,14 @@ func (s *Server) messageRoutes() {
 	}
 	huma.Register(s.api, send("send-text", "Send a text message"),
 		func(ctx context.Context, in *sendTextInput) (*Out[*message.Message], error) {
-			return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText,
-				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions}, nil)
+			return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText, Content: engine.Content{
+				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions}}, nil)
 		})
 	huma.Register(s.api, send("send-location", "Send a location"),
 		func(ctx context.Context, in *sendLocationInput) (*Out[*message.Message], error) {
 			b := in.Body
-			return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation,
-				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}}, nil)
+			return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation, Content: engine.Content{
+				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}}}, nil)
 		})
 	huma.Register(s.api, send("send-contact", "Send contact cards"),
 		func(ctx context.Context, in *sendContactInput) (*Out[*message.Message], error) {
@@ -121,19 +121,19 @@ func (s *Server) messageRoutes() {
 				}
 				cards[i] = engine.ContactCard{Name: c.Name, Phone: phone}
 			}
-			return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact,
-				ReplyTo: in.Body.ReplyTo, Contacts: cards}, nil)
+			return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact, Content: engine.Content{
+				ReplyTo: in.Body.ReplyTo, Contacts: cards}}, nil)
 		})
 	huma.Register(s.api, send("send-reaction", "React to a message"),
 		func(ctx context.Context, in *sendReactionInput) (*Out[*message.Message], error) {
-			return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction,
-				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}}, nil)
+			return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction, Content: engine.Content{
+				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}}}, nil)
 		})
 	huma.Register(s.api, send("send-poll", "Send a poll"),
 		func(ctx context.Context, in *sendPollInput) (*Out[*message.Message], error) {
 			b := in.Body
-			return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll,
-				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}}, nil)
+			return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll, Content: engine.Content{
+				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}}}, nil)
 		})
 
 	huma.Register(s.api, op("list-messages", http.MethodGet, "/api/sessions/{id}/messages", "List messages, newest first", tag),

@@ -158,8 +158,8 @@ func inboundMessage(in *mockInboundInput) (*engine.Message, error) {
 	if typ == "" {
 		typ = engine.TypeText
 	}
-	msg := &engine.Message{ChatID: chat, From: from, PushName: b.PushName, Type: typ, Text: b.Text,
-		Caption: b.Caption, ReplyTo: b.ReplyTo, Location: b.Location, Contacts: b.Contacts}
+	msg := &engine.Message{ChatID: chat, From: from, PushName: b.PushName, Type: typ, Content: engine.Content{Text: b.Text,
+		Caption: b.Caption, ReplyTo: b.ReplyTo, Location: b.Location, Contacts: b.Contacts}}
 	switch typ {
 	case engine.TypeText:
 		if b.Text == "" {

@@ -90,9 +90,8 @@ func (s *Service) tombstone(ctx context.Context, sessionID string, r engine.Revo
 }
 
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
-	c := content{Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
-		Location: in.Location, Contacts: in.Contacts, Reaction: in.Reaction, Poll: in.Poll, PushName: in.PushName, FromLID: in.FromLID,
-		ChatLID: in.ChatLID}
+	c := stored(in.Content)
+	c.PushName, c.FromLID, c.ChatLID = in.PushName, in.FromLID, in.ChatLID
 	if in.Type == engine.TypeRevoked { // deleted for everyone before it reached OpenWA: no content at all
 		c = content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID}
 	}
@@ -332,8 +331,7 @@ func (s *Service) Read(ctx context.Context, sessionID, chatID string, refs []str
 		case err == nil:
 			stored = append(stored, id)
 			if engine.IsGroup(chatID) {
-				var c content
-				_ = json.Unmarshal(m.Content, &c)
+				c := parseContent(m.Content)
 				sender = cmp.Or(c.FromLID, m.Sender) // as WhatsApp named the sender
 			}
 		case !errors.Is(err, store.ErrNotFound):

@@ -35,21 +35,39 @@ type Media struct {
 	Missing  bool   `json:"missing,omitempty" doc:"The bytes could not be fetched from WhatsApp when the message arrived (id and url are empty)."`
 }
 
-// content is the JSON stored in messages.content.
+// content is the JSON stored in messages.content: the engine's Content,
+// with a reference to the stored media instead of its bytes, and what
+// OpenWA knows besides. stored and engineContent are the one converter pair.
 type content struct {
-	Text     string               `json:"text,omitempty"`
-	Caption  string               `json:"caption,omitempty"`
-	ReplyTo  string               `json:"replyTo,omitempty"`
-	Quoted   *engine.Quoted       `json:"quoted,omitempty"`
-	Mentions []string             `json:"mentions,omitempty"`
-	Media    *Media               `json:"media,omitempty"`
-	Location *engine.Location     `json:"location,omitempty"`
-	Contacts []engine.ContactCard `json:"contacts,omitempty"`
-	Reaction *engine.Reaction     `json:"reaction,omitempty"`
-	Poll     *engine.Poll         `json:"poll,omitempty"`
-	PushName string               `json:"pushName,omitempty"`
-	FromLID  string               `json:"fromLid,omitempty"`
-	ChatLID  string               `json:"chatLid,omitempty"`
+	engine.Content
+	Media    *Media         `json:"media,omitempty"`
+	Quoted   *engine.Quoted `json:"quoted,omitempty"`
+	PushName string         `json:"pushName,omitempty"`
+	FromLID  string         `json:"fromLid,omitempty"`
+	ChatLID  string         `json:"chatLid,omitempty"`
+}
+
+// stored is c's stored form; its media (the bytes) is stored apart and
+// referenced by the caller.
+func stored(c engine.Content) content {
+	c.Media = nil
+	return content{Content: c}
+}
+
+// engineContent is the engine's Content of c, without media bytes (the
+// caller loads them).
+func (c content) engineContent() engine.Content {
+	out := c.Content
+	out.Media = nil
+	return out
+}
+
+// parseContent reads a stored content column; a row that cannot be read has
+// no content.
+func parseContent(b []byte) content {
+	var c content
+	_ = json.Unmarshal(b, &c)
+	return c
 }
 
 // Message is the message object of API.md.
@@ -81,8 +99,7 @@ type Message struct {
 }
 
 func view(row *store.Message) *Message {
-	var c content
-	_ = json.Unmarshal(row.Content, &c)
+	c := parseContent(row.Content)
 	m := &Message{ID: row.ID, WAMessageID: opt(row.WAMessageID), SessionID: row.SessionID, ChatID: row.ChatID,
 		ChatLID: c.ChatLID, IsChannel: engine.IsChannel(row.ChatID), From: row.Sender, FromLID: c.FromLID, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
 		Caption: opt(c.Caption), Media: c.Media, Location: c.Location, Contacts: c.Contacts, Reaction: c.Reaction,

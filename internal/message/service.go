@@ -143,8 +143,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	}
 	if in.Out.ReplyTo != "" {
 		if q, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.Out.ReplyTo); err == nil && q.Sender != "" {
-			var qc content
-			_ = json.Unmarshal(q.Content, &qc)
+			qc := parseContent(q.Content)
 			in.Out.Quoted = &engine.Quoted{Sender: q.Sender, Text: cmp.Or(qc.Text, qc.Caption)}
 		}
 	}
@@ -161,8 +160,8 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			}
 		}
 	}
-	c := content{Text: in.Out.Text, Caption: in.Out.Caption, ReplyTo: in.Out.ReplyTo, Quoted: in.Out.Quoted, Mentions: in.Out.Mentions,
-		Location: in.Out.Location, Contacts: in.Out.Contacts, Reaction: in.Out.Reaction, Poll: in.Out.Poll}
+	c := stored(in.Out.Content)
+	c.Quoted = in.Out.Quoted
 	if engine.PhoneOf(chat) != "" {
 		if pair, err := eng.LID(ctx, chat); err == nil {
 			c.ChatLID = pair.LID // both forms where the engine knows them

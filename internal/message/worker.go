@@ -142,9 +142,8 @@ func (s *Service) outgoing(ctx context.Context, m *store.Message) (*engine.Outgo
 	if err := json.Unmarshal(m.Content, &c); err != nil {
 		return nil, err
 	}
-	out := &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type), Text: c.Text,
-		Caption: c.Caption, ReplyTo: c.ReplyTo, Quoted: c.Quoted, Mentions: c.Mentions, Location: c.Location, Contacts: c.Contacts,
-		Reaction: c.Reaction, Poll: c.Poll}
+	out := &engine.Outgoing{ID: m.WAMessageID, ChatID: m.ChatID, Type: engine.MessageType(m.Type),
+		Content: c.engineContent(), Quoted: c.Quoted}
 	if c.Media != nil {
 		md, err := s.loadMedia(ctx, m.SessionID, c.Media)
 		if err != nil {

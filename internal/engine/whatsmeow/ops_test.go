@@ -101,15 +101,15 @@ func TestSendEveryType(t *testing.T) {
 
 	// The first message: whatsmeow looks up alice's LID and devices, fetches
 	// her prekeys and starts a session (pkmsg).
-	send(t, e, &engine.Outgoing{ID: "3EB0TEXT1", ChatID: chat, Type: engine.TypeText, Text: "hello alice"})
+	send(t, e, &engine.Outgoing{ID: "3EB0TEXT1", ChatID: chat, Type: engine.TypeText, Content: engine.Content{Text: "hello alice"}})
 	got := next(t, alice)
 	if got.ID != "3EB0TEXT1" || got.Message.GetConversation() != "hello alice" || got.Chat != alice.LID {
 		t.Fatalf("alice got %+v", got)
 	}
 	// The second rides the same session (msg).
-	send(t, e, &engine.Outgoing{ID: "3EB0TEXT2", ChatID: chat, Type: engine.TypeText, Text: "a reply",
-		ReplyTo: "3EB0TEXT1", Quoted: &engine.Quoted{Sender: "15557654321@s.whatsapp.net", Text: "hello alice"},
-		Mentions: []string{bob.JID.String()}})
+	send(t, e, &engine.Outgoing{ID: "3EB0TEXT2", ChatID: chat, Type: engine.TypeText, Content: engine.Content{Text: "a reply",
+		ReplyTo: "3EB0TEXT1", Mentions: []string{bob.JID.String()}},
+		Quoted: &engine.Quoted{Sender: "15557654321@s.whatsapp.net", Text: "hello alice"}})
 	got = next(t, alice)
 	ext := got.Message.GetExtendedTextMessage()
 	if ci := ext.GetContextInfo(); ci.GetParticipant() != "15557654321@s.whatsapp.net" || ci.GetQuotedMessage().GetConversation() != "hello alice" {
@@ -134,23 +134,23 @@ func TestSendEveryType(t *testing.T) {
 	}
 
 	send(t, e, &engine.Outgoing{ID: "3EB0LOC", ChatID: chat, Type: engine.TypeLocation,
-		Location: &engine.Location{Latitude: -6.2, Longitude: 106.8, Name: "Monas"}})
+		Content: engine.Content{Location: &engine.Location{Latitude: -6.2, Longitude: 106.8, Name: "Monas"}}})
 	if l := next(t, alice).Message.GetLocationMessage(); l.GetDegreesLatitude() != -6.2 || l.GetName() != "Monas" {
 		t.Fatalf("location: %v", l)
 	}
 	send(t, e, &engine.Outgoing{ID: "3EB0VCARD", ChatID: chat, Type: engine.TypeContact,
-		Contacts: []engine.ContactCard{{Name: "Bob", Phone: bob.JID.User}}})
+		Content: engine.Content{Contacts: []engine.ContactCard{{Name: "Bob", Phone: bob.JID.User}}}})
 	if c := next(t, alice).Message.GetContactMessage(); c.GetDisplayName() != "Bob" || !strings.Contains(c.GetVcard(), "waid="+bob.JID.User) {
 		t.Fatalf("contact: %v", c)
 	}
 	send(t, e, &engine.Outgoing{ID: "3EB0REACT", ChatID: chat, Type: engine.TypeReaction,
-		Reaction: &engine.Reaction{MessageID: "3EB0TEXT1", Emoji: "👍", FromMe: true}})
+		Content: engine.Content{Reaction: &engine.Reaction{MessageID: "3EB0TEXT1", Emoji: "👍", FromMe: true}}})
 	got = next(t, alice)
 	if r := got.Message.GetReactionMessage(); r.GetText() != "👍" || r.GetKey().GetID() != "3EB0TEXT1" || !r.GetKey().GetFromMe() || got.Type != "reaction" {
 		t.Fatalf("reaction: %v %s", r, got.Type)
 	}
 	send(t, e, &engine.Outgoing{ID: "3EB0POLL", ChatID: chat, Type: engine.TypePoll,
-		Poll: &engine.Poll{Name: "Lunch?", Options: []string{"yes", "no"}}})
+		Content: engine.Content{Poll: &engine.Poll{Name: "Lunch?", Options: []string{"yes", "no"}}}})
 	got = next(t, alice)
 	p := got.Message.GetPollCreationMessageV3()
 	if p == nil {
@@ -174,8 +174,8 @@ func TestSendEveryType(t *testing.T) {
 		{engine.TypeVideo, "video/mp4", func(m *waE2E.Message) fakewa.Downloadable { return m.GetVideoMessage() }},
 	} {
 		id := "3EB0MEDIA" + strings.ToUpper(string(m.typ))
-		send(t, e, &engine.Outgoing{ID: id, ChatID: chat, Type: m.typ, Caption: "see",
-			Media: &engine.Media{Data: png, Mimetype: m.mime, Filename: "file.bin"}})
+		send(t, e, &engine.Outgoing{ID: id, ChatID: chat, Type: m.typ, Content: engine.Content{Caption: "see",
+			Media: &engine.Media{Data: png, Mimetype: m.mime, Filename: "file.bin"}}})
 		got = next(t, alice)
 		media := m.get(got.Message)
 		if media == nil || got.ID != id {
@@ -355,7 +355,7 @@ func TestGroups(t *testing.T) {
 
 	// A message to the group: every member decrypts it with the sender key
 	// the device distributed to them.
-	send(t, e, &engine.Outgoing{ID: "3EB0GROUP1", ChatID: g.JID, Type: engine.TypeText, Text: "hello team"})
+	send(t, e, &engine.Outgoing{ID: "3EB0GROUP1", ChatID: g.JID, Type: engine.TypeText, Content: engine.Content{Text: "hello team"}})
 	for _, c := range []*fakewa.Contact{alice, bob} {
 		got := next(t, c)
 		if got.Message.GetConversation() != "hello team" || got.Chat.String() != g.JID {
@@ -422,7 +422,7 @@ func isAdmin(g *engine.Group, jid string) bool {
 func TestOperationsNeedAConnection(t *testing.T) {
 	ctx := context.Background()
 	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}})
-	if _, err := e.Send(ctx, &engine.Outgoing{ID: "x", ChatID: "1@s.whatsapp.net", Type: engine.TypeText, Text: "x"}); !errors.Is(err, engine.ErrNotConnected) {
+	if _, err := e.Send(ctx, &engine.Outgoing{ID: "x", ChatID: "1@s.whatsapp.net", Type: engine.TypeText, Content: engine.Content{Text: "x"}}); !errors.Is(err, engine.ErrNotConnected) {
 		t.Fatalf("send: %v", err)
 	}
 	if _, err := e.Groups(ctx); !errors.Is(err, engine.ErrNotConnected) {

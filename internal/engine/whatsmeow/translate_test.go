@@ -78,11 +78,11 @@ func TestAckStatus(t *testing.T) {
 func TestMessagesRoundTrip(t *testing.T) {
 	chat := "6281234567890@s.whatsapp.net"
 	for _, out := range []*engine.Outgoing{
-		{ChatID: chat, Type: engine.TypeText, Text: "hello"},
-		{ChatID: chat, Type: engine.TypeText, Text: "re @15550000001", ReplyTo: "3EB0ABC", Mentions: []string{"15550000001@s.whatsapp.net"}},
-		{ChatID: chat, Type: engine.TypeLocation, Location: &engine.Location{Latitude: -6.2, Longitude: 106.8, Name: "Monas", Address: "Jakarta"}},
-		{ChatID: chat, Type: engine.TypeContact, Contacts: []engine.ContactCard{{Name: "Alice", Phone: "15550000001"}}},
-		{ChatID: chat, Type: engine.TypeContact, Contacts: []engine.ContactCard{{Name: "Alice", Phone: "15550000001"}, {Name: "Bob", Phone: "15550000002"}}},
+		{ChatID: chat, Type: engine.TypeText, Content: engine.Content{Text: "hello"}},
+		{ChatID: chat, Type: engine.TypeText, Content: engine.Content{Text: "re @15550000001", ReplyTo: "3EB0ABC", Mentions: []string{"15550000001@s.whatsapp.net"}}},
+		{ChatID: chat, Type: engine.TypeLocation, Content: engine.Content{Location: &engine.Location{Latitude: -6.2, Longitude: 106.8, Name: "Monas", Address: "Jakarta"}}},
+		{ChatID: chat, Type: engine.TypeContact, Content: engine.Content{Contacts: []engine.ContactCard{{Name: "Alice", Phone: "15550000001"}}}},
+		{ChatID: chat, Type: engine.TypeContact, Content: engine.Content{Contacts: []engine.ContactCard{{Name: "Alice", Phone: "15550000001"}, {Name: "Bob", Phone: "15550000002"}}}},
 	} {
 		t.Run(string(out.Type)+" "+out.Text, func(t *testing.T) {
 			msg, err := textual(out)
