@@ -194,6 +194,9 @@ type UndecryptableEvent struct {
 }
 
 func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) error {
+	if err := s.afterSend(ctx, sessionID, waID); err != nil {
+		return err
+	}
 	// An unknown message, or an ack that would move one backwards, changes nothing.
 	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
 		var c content

@@ -54,15 +54,16 @@ type Service struct {
 
 	outbox *keyed.Pool // one worker per session with messages to send
 
-	mu      sync.Mutex
-	waiters map[string][]chan struct{} // message id → requests waiting for its send
-	paced   map[string]time.Time       // session → no send before this (pacing)
+	mu       sync.Mutex
+	waiters  map[string][]chan struct{} // message id → requests waiting for its send
+	paced    map[string]time.Time       // session → no send before this (pacing)
+	inflight map[string]chan struct{}   // session + WhatsApp id → closed once the worker recorded the send's outcome
 }
 
 // New returns the service; Run starts its workers.
 func New(opts Options) *Service {
 	s := &Service{opts: opts, log: opts.Logger.With("component", "message"),
-		waiters: map[string][]chan struct{}{}, paced: map[string]time.Time{}}
+		waiters: map[string][]chan struct{}{}, paced: map[string]time.Time{}, inflight: map[string]chan struct{}{}}
 	s.outbox = keyed.New(s.step)
 	return s
 }
@@ -292,6 +293,43 @@ func (s *Service) unwait(id string, ch chan struct{}) {
 	}
 	if len(s.waiters[id]) == 0 {
 		delete(s.waiters, id)
+	}
+}
+
+// sending marks a message as being sent until the returned func is called,
+// after the send's outcome is stored. Acks of the message wait for it
+// (afterSend): an engine may report an ack before Send returns, and applied
+// first it would show a message delivered that has no send recorded (no
+// timestamp, no message.sent event yet, and none at all if the worker then
+// puts it back in the queue or stops).
+func (s *Service) sending(sessionID, waID string) (done func()) {
+	k := sessionID + "\x00" + waID
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.inflight[k] = ch
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, k)
+		s.mu.Unlock()
+		close(ch)
+	}
+}
+
+// afterSend waits until the worker has stored the outcome of the message's
+// send, if it is being sent.
+func (s *Service) afterSend(ctx context.Context, sessionID, waID string) error {
+	s.mu.Lock()
+	ch := s.inflight[sessionID+"\x00"+waID]
+	s.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -77,6 +77,7 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 		s.log.Error("mark sending", "message_id", m.ID, "err", err)
 		return time.Second, false, 0
 	}
+	defer s.sending(sessionID, m.WAMessageID)()
 	out, err := s.outgoing(ctx, m)
 	if err != nil {
 		s.fail(ctx, m, "stored message unreadable: "+err.Error())
@@ -117,7 +118,8 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 	}
 	sent.Status, sent.WAMessageID, sent.Timestamp, sent.Error, sent.UpdatedAt =
 		string(StatusSent), res.WAMessageID, res.Timestamp.UnixMilli(), "", store.Now()
-	if err := s.opts.Store.MarkSent(ctx, m.ID, res.WAMessageID, sent.Timestamp,
+	// WhatsApp has the message: record it even if OpenWA is stopping.
+	if err := s.opts.Store.MarkSent(context.WithoutCancel(ctx), m.ID, res.WAMessageID, sent.Timestamp,
 		event.New(event.MessageSent, sessionID, view(&sent))); err != nil {
 		s.log.Error("mark sent", "message_id", m.ID, "err", err)
 	}
