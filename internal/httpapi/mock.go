@@ -16,6 +16,7 @@ import (
 type mockInboundInput struct {
 	SessionPath
 	Body struct {
+		ID       string               `json:"id,omitempty" pattern:"^[A-Za-z0-9]{1,64}$" doc:"The message's WhatsApp id, to simulate a redelivery; default: a new random one. An id the session already has is 409 CONFLICT."`
 		From     string               `json:"from" minLength:"1" maxLength:"128" doc:"Sender: phone number or JID."`
 		ChatID   string               `json:"chatId,omitempty" maxLength:"128" doc:"The chat; default: the sender's own chat."`
 		Type     string               `json:"type,omitempty" enum:"text,image,video,audio,voice,document,sticker,location,contact" default:"text"`
@@ -84,6 +85,18 @@ func (s *Server) mockRoutes() {
 			msg, err := inboundMessage(in)
 			if err != nil {
 				return nil, err
+			}
+			if in.Body.ID != "" {
+				// WhatsApp delivers a message id once; OpenWA would drop the redelivery, so say so.
+				old, err := s.opts.Messages.ByWAID(ctx, in.ID, in.Body.ID)
+				if err == nil {
+					return nil, apperr.New(apperr.Conflict, "session '%s' already has message %s: a redelivery is not stored again", in.ID, in.Body.ID).
+						With("messageId", old.ID).With("waMessageId", in.Body.ID)
+				}
+				if !apperr.Is(err, apperr.MessageNotFound) {
+					return nil, err
+				}
+				msg.WAMessageID = in.Body.ID
 			}
 			got, err := m.MockInbound(ctx, msg)
 			if err != nil {

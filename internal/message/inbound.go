@@ -246,6 +246,18 @@ func (s *Service) Get(ctx context.Context, sessionID, id string) (*Message, erro
 	return view(row), nil
 }
 
+// ByWAID returns the session's message with the WhatsApp id, or MESSAGE_NOT_FOUND.
+func (s *Service) ByWAID(ctx context.Context, sessionID, waID string) (*Message, error) {
+	row, err := s.opts.Store.MessageByWAID(ctx, sessionID, waID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apperr.New(apperr.MessageNotFound, "no message with WhatsApp id '%s'", waID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read message: %w", err)
+	}
+	return view(row), nil
+}
+
 // Revoke deletes a sent message for everyone.
 func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, error) {
 	row, err := s.opts.Store.GetMessage(ctx, sessionID, id)

@@ -1,5 +1,6 @@
-// Package mock is OpenWA's deterministic, offline WhatsApp engine: a product
-// feature for development, demos and tests. It pairs by itself (or on
+// Package mock is OpenWA's offline WhatsApp engine, deterministic in behaviour
+// and timing (its message ids and group JIDs are random, like WhatsApp's): a
+// product feature for development, demos and tests. It pairs by itself (or on
 // /mock/pair), acknowledges what it sends, keeps a small address book and
 // group list, and takes inbound messages and dropped connections from the
 // mock controls of API.md.
@@ -7,6 +8,8 @@ package mock
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -70,7 +73,6 @@ type Engine struct {
 	sent     map[string]string // waMessageID → chatID
 	contacts map[string]*engine.Contact
 	groups   map[string]*engine.Group
-	groupSeq int
 }
 
 // New builds a mock engine; it is an engine.Factory.
@@ -361,9 +363,8 @@ func (e *Engine) MockInbound(ctx context.Context, msg *engine.Message) (*engine.
 		e.mu.Unlock()
 		return nil, engine.ErrNotConnected
 	}
-	e.seq++
 	if msg.WAMessageID == "" {
-		msg.WAMessageID = e.messageID("in")
+		msg.WAMessageID = messageID()
 	}
 	e.mu.Unlock()
 	if msg.Timestamp.IsZero() {
@@ -377,11 +378,13 @@ func (e *Engine) MockInbound(ctx context.Context, msg *engine.Message) (*engine.
 	return msg, nil
 }
 
-// messageID is deterministic: the session id and a counter. e.mu is held.
-func (e *Engine) messageID(kind string) string {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%s/%d", e.opts.SessionID, kind, e.seq)
-	return strings.ToUpper(fmt.Sprintf("3EB0%016X", h.Sum64()))
+// messageID is a random id shaped like WhatsApp's (3EB0 and 20 hex digits).
+// Ids are random, not counted: a counter starts again with every process, and
+// a message id that repeats after a restart is dropped as a redelivery.
+func messageID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "3EB0" + strings.ToUpper(hex.EncodeToString(b))
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

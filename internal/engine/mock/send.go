@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
@@ -34,10 +35,9 @@ func (e *Engine) Send(ctx context.Context, msg *engine.Outgoing) (*engine.SendRe
 			return nil, fmt.Errorf("group %s: %w", msg.ChatID, engine.ErrNotFound)
 		}
 	}
-	e.seq++
 	id := msg.ID
 	if id == "" {
-		id = e.messageID("out")
+		id = messageID()
 	}
 	sent := engine.MockSentMessage{ID: id, ChatID: msg.ChatID, Type: string(msg.Type)}
 	if msg.Media != nil {
@@ -248,8 +248,7 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	if !e.ready {
 		return nil, engine.ErrNotConnected
 	}
-	e.groupSeq++
-	jid := fmt.Sprintf("1203630000%08d@%s", e.groupSeq+1, engine.GroupServer)
+	jid := e.newGroupJID()
 	me := e.auth.Phone + "@" + engine.UserServer
 	g := &engine.Group{JID: jid, Subject: name, Owner: me, CreatedAt: stamp.Of(time.Now()),
 		Participants: []engine.Participant{{JID: me, IsAdmin: true, IsSuperAdmin: true}}}
@@ -260,6 +259,18 @@ func (e *Engine) CreateGroup(ctx context.Context, name string, participants []st
 	cp := copyGroup(g)
 	e.emit(ctx, engine.GroupUpdated{Group: cp, Changed: []string{"joined"}})
 	return &cp, nil
+}
+
+// newGroupJID is a random group JID shaped like WhatsApp's (120363 and 12
+// digits), unused by the groups the engine knows: a counted one would repeat
+// after a restart and inherit an old group's messages. e.mu is held.
+func (e *Engine) newGroupJID() string {
+	for {
+		jid := fmt.Sprintf("120363%012d@%s", rand.Int64N(1e12), engine.GroupServer)
+		if _, ok := e.groups[jid]; !ok {
+			return jid
+		}
+	}
 }
 
 // UpdateParticipants adds, removes, promotes or demotes members and reports
