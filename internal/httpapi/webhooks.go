@@ -15,7 +15,7 @@ type WebhookBody struct {
 	Events     []string          `json:"events,omitempty" maxItems:"20" doc:"Event names or \"*\" (default [\"*\"])."`
 	Headers    map[string]string `json:"headers,omitempty" doc:"Extra request headers (at most 20)."`
 	Active     *bool             `json:"active,omitempty" doc:"Default true. Turning a webhook on resumes its pending deliveries."`
-	RetryCount *int              `json:"retryCount,omitempty" minimum:"0" maximum:"10" doc:"Retries after the first attempt (default 3)."`
+	RetryCount *int              `json:"retryCount,omitempty" minimum:"0" maximum:"20" doc:"Retries after the first attempt (default 8: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; more reuse the last interval)."`
 	Secret     *string           `json:"secret,omitempty" maxLength:"128" doc:"whsec_<base64>; generated when not given on create."`
 }
 

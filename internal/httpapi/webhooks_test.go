@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -25,10 +26,11 @@ import (
 type receiver struct {
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	script  []int // statuses to answer first
-	got     []delivery
-	arrived chan struct{}
+	mu         sync.Mutex
+	script     []int  // statuses to answer first
+	retryAfter string // Retry-After of 429 and 503 answers ("0" unless set)
+	got        []delivery
+	arrived    chan struct{}
 }
 
 type delivery struct {
@@ -46,9 +48,10 @@ func newReceiver(t *testing.T, script ...int) *receiver {
 		if len(r.script) > 0 {
 			status, r.script = r.script[0], r.script[1:]
 		}
+		wait := r.retryAfter
 		r.mu.Unlock()
 		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "0")
+			w.Header().Set("Retry-After", cmp.Or(wait, "0"))
 		}
 		w.WriteHeader(status)
 		r.arrived <- struct{}{}
@@ -147,7 +150,7 @@ func TestWebhookDeliveryIsSigned(t *testing.T) {
 	wh := e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": rcv.srv.URL + "/hook",
 		"events": []string{"message.received"}, "headers": map[string]string{"X-Tenant": "acme"}})
 	secret := wh["secret"].(string)
-	if !strings.HasPrefix(secret, "whsec_") || wh["retryCount"] != 3.0 || wh["active"] != true {
+	if !strings.HasPrefix(secret, "whsec_") || wh["retryCount"] != 8.0 || wh["active"] != true {
 		t.Fatalf("webhook: %v", wh)
 	}
 	e.expect(e.do("POST", "/api/sessions/s/mock/inbound", map[string]any{"from": "6281234567890", "text": "hi there"}), 202, "")
@@ -226,12 +229,15 @@ func TestWebhookRetries(t *testing.T) {
 	e.expect(r, 200, "")
 	e.waitDelivery("/api/sessions/s/webhooks/"+wh2["id"].(string), "delivered")
 
-	// A 4xx other than 410 and 429 is not retried.
-	bad := newReceiver(t, 400)
-	wh3 := e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": bad.srv.URL, "events": []string{"webhook.test"}})
+	// A 404 (a receiver that is starting) is retried too, the first time at once.
+	starting := newReceiver(t, 404)
+	wh3 := e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": starting.srv.URL, "events": []string{"webhook.test"}})
 	r = e.do("POST", "/api/sessions/s/webhooks/"+wh3["id"].(string)+"/test", nil)
-	if r.data()["status"] != "failed" || r.data()["attempts"] != 1.0 {
-		t.Fatalf("400: %v", r.data())
+	if r.data()["status"] != "pending" || r.data()["lastStatusCode"] != 404.0 || r.data()["lastError"] != "receiver answered 404 Not Found" {
+		t.Fatalf("404: %v", r.data())
+	}
+	if d := e.waitDelivery("/api/sessions/s/webhooks/"+wh3["id"].(string), "delivered"); d["attempts"] != 2.0 {
+		t.Fatalf("404 then 200: %v", d)
 	}
 
 	// 410 Gone turns the webhook off.
@@ -267,7 +273,9 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
-	rcv := newReceiver(t, 500) // the first attempt fails; the retry is due about 1 s later
+	// The first attempt fails, and its retry at once; the receiver asks for 2 s more.
+	rcv := newReceiver(t, 500, 503)
+	rcv.retryAfter = "2"
 	wh := e.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": rcv.srv.URL, "events": []string{"message.received"}})
 	e.expect(e.do("POST", "/api/sessions/s/mock/inbound", map[string]any{"from": "6281234567890", "text": "keep me"}), 202, "")
 	first := rcv.wait(t, 1)[0]
@@ -275,7 +283,7 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	path := "/api/sessions/s/webhooks/" + wh["id"].(string)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		l := e.do("GET", path+"/deliveries?status=pending", nil).list()
-		if len(l) == 1 && l[0].(map[string]any)["lastStatusCode"] == 500.0 {
+		if len(l) == 1 && l[0].(map[string]any)["lastStatusCode"] == 503.0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -283,12 +291,12 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 		}
 	}
 	e.restart()
-	second := rcv.wait(t, 2)[1]
-	if second.Headers.Get("webhook-id") != first.Headers.Get("webhook-id") {
+	third := rcv.wait(t, 3)[2]
+	if third.Headers.Get("webhook-id") != first.Headers.Get("webhook-id") {
 		t.Fatal("the retry after the restart is another event")
 	}
 	d := e.waitDelivery(path, "delivered")
-	if d["attempts"] != 2.0 {
+	if d["attempts"] != 3.0 {
 		t.Fatalf("attempts %v", d["attempts"])
 	}
 }
@@ -318,9 +326,9 @@ func TestWebhookCRUD(t *testing.T) {
 	e.createSession("other", false)
 	base := "/api/sessions/s/webhooks"
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
-	wh := e.createWebhook(base, map[string]any{"url": "https://93.184.215.14/a", "events": []string{"*"}, "secret": secret, "retryCount": 10})
+	wh := e.createWebhook(base, map[string]any{"url": "https://93.184.215.14/a", "events": []string{"*"}, "secret": secret, "retryCount": 20})
 	id := wh["id"].(string)
-	if wh["secret"] != secret || wh["sessionId"] != "s" {
+	if wh["secret"] != secret || wh["sessionId"] != "s" || wh["retryCount"] != 20.0 {
 		t.Fatalf("created: %v", wh)
 	}
 	// At rest the secret is encrypted.
@@ -339,16 +347,18 @@ func TestWebhookCRUD(t *testing.T) {
 		{"empty events", map[string]any{"url": "https://93.184.215.14/", "events": []string{}}},
 		{"reserved header", map[string]any{"url": "https://93.184.215.14/", "headers": map[string]string{"webhook-signature": "x"}}},
 		{"bad header value", map[string]any{"url": "https://93.184.215.14/", "headers": map[string]string{"X-A": "a\nb"}}},
-		{"too many retries", map[string]any{"url": "https://93.184.215.14/", "retryCount": 11}},
+		{"too many retries", map[string]any{"url": "https://93.184.215.14/", "retryCount": 21}},
+		{"negative retries", map[string]any{"url": "https://93.184.215.14/", "retryCount": -1}},
 		{"bad secret", map[string]any{"url": "https://93.184.215.14/", "secret": "hunter2"}},
 		{"no url", map[string]any{"events": []string{"*"}}},
 		{"unknown field", map[string]any{"url": "https://93.184.215.14/", "colour": "red"}},
 	} {
 		t.Run(c.name, func(t *testing.T) { e.expect(e.do("POST", base, c.body), 400, "VALIDATION_ERROR") })
 	}
-	r := e.do("PUT", base+"/"+id, map[string]any{"events": []string{"message.received", "session.status"}, "active": false})
+	e.expect(e.do("PUT", base+"/"+id, map[string]any{"retryCount": 21}), 400, "VALIDATION_ERROR")
+	r := e.do("PUT", base+"/"+id, map[string]any{"events": []string{"message.received", "session.status"}, "active": false, "retryCount": 0})
 	e.expect(r, 200, "")
-	if r.data()["active"] != false || len(r.data()["events"].([]any)) != 2 || r.data()["url"] != "https://93.184.215.14/a" {
+	if r.data()["active"] != false || len(r.data()["events"].([]any)) != 2 || r.data()["retryCount"] != 0.0 || r.data()["url"] != "https://93.184.215.14/a" {
 		t.Fatalf("updated: %v", r.data())
 	}
 	if l := e.do("GET", base, nil).list(); len(l) != 1 {

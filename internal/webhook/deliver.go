@@ -3,45 +3,114 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/netguard"
+	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
-// schedule is the wait after the n-th failed attempt (API.md): about 1 s, 5 s,
-// 30 s, 2 min, 10 min, 30 min, then hourly; each ±20 % jitter.
-var schedule = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
-	10 * time.Minute, 30 * time.Minute, time.Hour}
+// schedule is the wait before each retry (API.md, the schedule of Standard
+// Webhooks): the first at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
+// 10 h, which covers about a day; retries past it wait the last interval.
+var schedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+	5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
-// Backoff is the wait after the attempt-th failed attempt, with jitter.
-func Backoff(attempt int) time.Duration {
-	d := schedule[min(max(attempt, 1), len(schedule))-1]
+// maxRetryAfter caps a receiver's Retry-After: the longest wait of the schedule.
+const maxRetryAfter = 10 * time.Hour
+
+// Backoff is the wait before the retry-th retry (the one after attempt number
+// retry failed), with ±20 % jitter.
+func Backoff(retry int) time.Duration {
+	d := schedule[min(max(retry, 1), len(schedule))-1]
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date), at most an hour.
+// retryAfter reads a Retry-After header (seconds or an HTTP date), at most maxRetryAfter.
 func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	if h == "" {
 		return 0, false
 	}
 	var d time.Duration
 	if secs, err := strconv.Atoi(h); err == nil {
-		d = time.Duration(secs) * time.Second
+		d = time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
 	} else if t, err := http.ParseTime(h); err == nil {
 		d = t.Sub(now)
 	} else {
 		return 0, false
 	}
-	return min(max(d, 0), time.Hour), true
+	return min(max(d, 0), maxRetryAfter), true
+}
+
+// failure says why a delivery attempt got no response, by kind: the error's
+// text may carry the URL (and its query), so it is not shown.
+func failure(err error) string {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.Is(err, netguard.ErrForbidden):
+		return "the target address is private or reserved (WEBHOOK_ALLOW_PRIVATE is off)"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.As(err, &dnsErr):
+		return "DNS lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &certErr), errors.As(err, &recordErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+		return "TLS handshake failed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without a response"
+	case strings.Contains(err.Error(), "too many redirects"):
+		return "too many redirects"
+	default:
+		return "network error"
+	}
+}
+
+// excerptMax bounds how much of a receiver's answer a delivery records.
+const excerptMax = 200
+
+// excerpt is the start of a receiver's answer, as printable text, for the
+// delivery's lastError; the rest of the body is drained, bounded, and dropped.
+func excerpt(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, excerptMax+1))
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	cut := len(b) > excerptMax
+	if cut {
+		b = b[:excerptMax]
+	}
+	t := strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, strings.ToValidUTF8(string(b), ""))
+	t = strings.Join(strings.Fields(t), " ")
+	if cut && t != "" {
+		t += "…"
+	}
+	return t
 }
 
 // Run starts a worker for every webhook with pending deliveries and returns
@@ -158,7 +227,11 @@ func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, fir
 	default:
 		d.Status = "failed"
 		s.log.Error("webhook delivery failed", "webhook_id", w.ID, "delivery_id", d.ID, "event", ev.Name,
-			"attempts", d.Attempts, "status", status, "err", d.LastError)
+			"attempts", d.Attempts, "status", status, "err", reason(status, d.LastError))
+	}
+	if d.Status == "pending" {
+		s.log.Warn("webhook attempt failed, will retry", "webhook_id", w.ID, "delivery_id", d.ID, "attempt", d.Attempts,
+			"status", status, "err", reason(status, d.LastError), "next_attempt_at", stamp.Millis(d.NextAttemptAt).String())
 	}
 	if s.opts.Observe != nil {
 		o := d.Status
@@ -207,20 +280,36 @@ func (s *Service) post(ctx context.Context, w *store.Webhook, ev *store.Event, s
 	res, err := s.client.Do(req)
 	took := time.Since(start)
 	if err != nil {
-		return 0, Backoff(attempt), took, fmt.Errorf("no response: %w", err)
+		// Every failure to get an answer is retried: a receiver that restarts is down for a while.
+		return 0, Backoff(attempt), took, errors.New("no response: " + failure(err))
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return res.StatusCode, -1, took, nil
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-		wait := Backoff(attempt)
-		if ra, ok := retryAfter(res.Header.Get("Retry-After"), time.Now()); ok {
-			wait = ra
-		}
-		return res.StatusCode, wait, took, fmt.Errorf("receiver answered %d", res.StatusCode)
-	default:
-		return res.StatusCode, -1, took, fmt.Errorf("receiver answered %d: not retried", res.StatusCode)
+	code := res.StatusCode
+	if code >= 200 && code < 300 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+		return code, -1, took, nil
 	}
+	why := fmt.Sprintf("receiver answered %d %s", code, http.StatusText(code))
+	if x := excerpt(res.Body); x != "" {
+		why += ": " + x
+	}
+	switch code {
+	case http.StatusGone:
+		return code, -1, took, errors.New(why + " (the webhook is disabled)")
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if ra, ok := retryAfter(res.Header.Get("Retry-After"), time.Now()); ok {
+			return code, ra, took, errors.New(why)
+		}
+	}
+	// Any other answer is retried too: a receiver answers 404 while it starts.
+	return code, Backoff(attempt), took, errors.New(why)
+}
+
+// reason is what the server log says of a failed attempt: the status, or the
+// kind of network failure; never the receiver's answer.
+func reason(status int, lastError string) string {
+	if status != 0 {
+		return strconv.Itoa(status)
+	}
+	return lastError
 }

@@ -30,8 +30,8 @@ import (
 
 // Limits of a webhook.
 const (
-	DefaultRetryCount = 3
-	MaxRetryCount     = 10
+	DefaultRetryCount = 8 // the schedule's retries: about a day
+	MaxRetryCount     = 20
 	maxHeaders        = 20
 )
 
@@ -101,6 +101,9 @@ type Options struct {
 	// Observe, if set, is told each attempt's outcome (delivered, retry,
 	// failed) and duration, for metrics.
 	Observe func(outcome string, d time.Duration)
+	// Client makes the deliveries; nil: the guard's client (the SSRF guard,
+	// Timeout). Tests give one whose transport stays in memory.
+	Client *http.Client
 	// Resolver looks up webhook hosts; nil: the system resolver.
 	Resolver netguard.Resolver
 	// Public lists addresses treated as public; for tests (see netguard.Options).
@@ -128,8 +131,11 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	guard := netguard.New(netguard.Options{AllowPrivate: opts.AllowPrivate, Resolver: opts.Resolver, Public: opts.Public})
+	if opts.Client == nil {
+		opts.Client = guard.Client(opts.Timeout)
+	}
 	s := &Service{opts: opts, log: opts.Logger.With("component", "webhook"), seal: seal, guard: guard,
-		client: guard.Client(opts.Timeout), locks: map[string]*sync.Mutex{}}
+		client: opts.Client, locks: map[string]*sync.Mutex{}}
 	s.workers = keyed.New(func(ctx context.Context, id string) (time.Duration, bool) {
 		wait := s.next(ctx, id)
 		return wait, wait < 0

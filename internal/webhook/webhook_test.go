@@ -7,8 +7,8 @@ import (
 )
 
 func TestBackoff(t *testing.T) {
-	for attempt, base := range map[int]time.Duration{1: time.Second, 2: 5 * time.Second, 3: 30 * time.Second,
-		4: 2 * time.Minute, 5: 10 * time.Minute, 6: 30 * time.Minute, 7: time.Hour, 10: time.Hour} {
+	for attempt, base := range map[int]time.Duration{1: 0, 2: 5 * time.Second, 3: 5 * time.Minute,
+		4: 30 * time.Minute, 5: 2 * time.Hour, 6: 5 * time.Hour, 7: 10 * time.Hour, 8: 10 * time.Hour, 20: 10 * time.Hour} {
 		for range 50 {
 			d := Backoff(attempt)
 			if d < base*8/10 || d > base*12/10 {
@@ -25,7 +25,7 @@ func TestRetryAfter(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{
-		{"", 0, false}, {"7", 7 * time.Second, true}, {"0", 0, true}, {"-5", 0, true}, {"999999", time.Hour, true},
+		{"", 0, false}, {"7", 7 * time.Second, true}, {"0", 0, true}, {"-5", 0, true}, {"999999", 10 * time.Hour, true}, {"99999999999999999999", 0, false},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true}, {"soon", 0, false},
 	} {
 		got, ok := retryAfter(c.h, now)
