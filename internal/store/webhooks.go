@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 )
@@ -120,6 +121,7 @@ type Delivery struct {
 	DurationMs    int64
 	CreatedAt     int64
 	UpdatedAt     int64
+	AttemptLog    string // JSON array of the recent attempts, kept by the webhook service
 	EventID       string // from the event, read with the delivery
 	EventName     string
 }
@@ -127,12 +129,12 @@ type Delivery struct {
 // deliveryFrom selects deliveries with their event's id and name.
 const deliveryFrom = `SELECT d.id, d.event_seq, d.webhook_id, d.status, d.attempts, d.next_attempt_at, COALESCE(d.last_status, 0),
 	COALESCE(d.last_error, ''), COALESCE(d.last_attempt_at, 0), COALESCE(d.duration_ms, 0), d.created_at, d.updated_at,
-	e.id, e.name FROM deliveries d JOIN events e ON e.seq = d.event_seq `
+	d.attempt_log, e.id, e.name FROM deliveries d JOIN events e ON e.seq = d.event_seq `
 
 func scanDelivery(row interface{ Scan(...any) error }) (*Delivery, error) {
 	var d Delivery
 	if err := row.Scan(&d.ID, &d.EventSeq, &d.WebhookID, &d.Status, &d.Attempts, &d.NextAttemptAt, &d.LastStatus,
-		&d.LastError, &d.LastAttemptAt, &d.DurationMs, &d.CreatedAt, &d.UpdatedAt, &d.EventID, &d.EventName); err != nil {
+		&d.LastError, &d.LastAttemptAt, &d.DurationMs, &d.CreatedAt, &d.UpdatedAt, &d.AttemptLog, &d.EventID, &d.EventName); err != nil {
 		return nil, classify(err)
 	}
 	return &d, nil
@@ -149,9 +151,9 @@ func (s *Store) NextDelivery(ctx context.Context, webhookID string) (*Delivery, 
 func (s *Store) UpdateDelivery(ctx context.Context, d *Delivery, disable bool) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?,
-			last_status = ?, last_error = ?, last_attempt_at = ?, duration_ms = ?, updated_at = ? WHERE id = ?`),
+			last_status = ?, last_error = ?, last_attempt_at = ?, duration_ms = ?, attempt_log = ?, updated_at = ? WHERE id = ?`),
 			d.Status, d.Attempts, d.NextAttemptAt, nullInt(int64(d.LastStatus)), nullStr(d.LastError),
-			nullInt(d.LastAttemptAt), d.DurationMs, d.UpdatedAt, d.ID)
+			nullInt(d.LastAttemptAt), d.DurationMs, cmp.Or(d.AttemptLog, "[]"), d.UpdatedAt, d.ID)
 		if err := mustAffect(res, err); err != nil {
 			return err
 		}

@@ -215,6 +215,7 @@ func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, fir
 	if attemptErr != nil {
 		d.LastError = attemptErr.Error()
 	}
+	logAttempt(d)
 	disable := false
 	switch {
 	case status >= 200 && status < 300:

@@ -161,6 +161,25 @@ func TestRetriesFollowTheSchedule(t *testing.T) {
 		for i, want := range []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour} {
 			within(t, "retry "+string(rune('2'+i)), gaps[i+1], want)
 		}
+		// The delivery's log says why each attempt failed, and when.
+		if len(d.AttemptLog) != 6 {
+			t.Fatalf("attempt log %+v, want 6 attempts", d.AttemptLog)
+		}
+		for i, a := range d.AttemptLog {
+			if a.Attempt != i+1 || i > 0 && a.At.Sub(d.AttemptLog[i-1].At.Time) != gaps[i-1].Truncate(time.Millisecond) {
+				t.Errorf("attempt %d: %+v", i+1, a)
+			}
+			if i == 5 {
+				if a.StatusCode == nil || *a.StatusCode != 200 || a.Error != nil {
+					t.Errorf("the delivered attempt: %+v", a)
+				}
+				continue
+			}
+			if a.StatusCode == nil || *a.StatusCode != 404 || a.Error == nil || len(*a.Error) > 260 ||
+				!strings.HasPrefix(*a.Error, "receiver answered 404 Not Found: Cannot POST /hook Cannot POST") || !strings.HasSuffix(*a.Error, "…") {
+				t.Errorf("attempt %d: %+v", i+1, a)
+			}
+		}
 	})
 }
 
@@ -218,8 +237,14 @@ func TestRetryOutcomes(t *testing.T) {
 			}
 			time.Sleep(time.Minute)
 			synctest.Wait()
-			if d := latest(t, ctx, s, w.ID); d.Status != "delivered" || d.Attempts != 3 {
+			d = latest(t, ctx, s, w.ID)
+			if d.Status != "delivered" || d.Attempts != 3 || len(d.AttemptLog) != 3 {
 				t.Fatalf("delivery %s after %d attempts, want delivered on attempt 3", d.Status, d.Attempts)
+			}
+			for i, want := range []string{"no response: connection refused", "no response: timeout"} {
+				if a := d.AttemptLog[i]; a.StatusCode != nil || a.Error == nil || *a.Error != want {
+					t.Errorf("attempt %d: %+v, want %q", i+1, a, want)
+				}
 			}
 		})
 	})

@@ -63,9 +63,22 @@ type Delivery struct {
 	LastError      *string     `json:"lastError"`
 	LastAttemptAt  *stamp.Time `json:"lastAttemptAt"`
 	DurationMs     int64       `json:"durationMs" doc:"Duration of the last attempt."`
+	AttemptLog     []Attempt   `json:"attemptLog" doc:"The recent attempts, oldest first, each with why it failed."`
 	CreatedAt      stamp.Time  `json:"createdAt"`
 	UpdatedAt      stamp.Time  `json:"updatedAt"`
 }
+
+// Attempt is one delivery attempt in a delivery's log.
+type Attempt struct {
+	Attempt    int        `json:"attempt" doc:"1 for the first attempt; a retry by hand starts again at 1."`
+	At         stamp.Time `json:"at"`
+	StatusCode *int       `json:"statusCode" doc:"The receiver's answer; null when none came."`
+	Error      *string    `json:"error" doc:"Why it failed: the answer's status and the start of its body, or the kind of network failure."`
+	DurationMs int64      `json:"durationMs"`
+}
+
+// attemptLogMax bounds the attempts a delivery keeps: a full schedule and more.
+const attemptLogMax = 30
 
 func deliveryView(d *store.Delivery) *Delivery {
 	v := &Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName, Seq: d.EventSeq,
@@ -87,7 +100,33 @@ func deliveryView(d *store.Delivery) *Delivery {
 		t := store.Time(d.LastAttemptAt)
 		v.LastAttemptAt = &t
 	}
+	v.AttemptLog = attemptLog(d)
 	return v
+}
+
+func attemptLog(d *store.Delivery) []Attempt {
+	out := []Attempt{}
+	_ = json.Unmarshal([]byte(d.AttemptLog), &out)
+	return out
+}
+
+// logAttempt adds d's latest attempt to its log, keeping the last attemptLogMax.
+func logAttempt(d *store.Delivery) {
+	a := Attempt{Attempt: d.Attempts, At: store.Time(d.LastAttemptAt), DurationMs: d.DurationMs}
+	if d.LastStatus != 0 {
+		c := d.LastStatus
+		a.StatusCode = &c
+	}
+	if d.LastError != "" {
+		e := d.LastError
+		a.Error = &e
+	}
+	l := append(attemptLog(d), a)
+	if len(l) > attemptLogMax {
+		l = l[len(l)-attemptLogMax:]
+	}
+	b, _ := json.Marshal(l)
+	d.AttemptLog = string(b)
 }
 
 // Options configure the service.
