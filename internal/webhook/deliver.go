@@ -68,7 +68,7 @@ func failure(err error) string {
 	var hostErr x509.HostnameError
 	switch {
 	case errors.Is(err, netguard.ErrForbidden):
-		return "the target address is private or reserved (WEBHOOK_ALLOW_PRIVATE is off)"
+		return "target address not allowed: private or reserved (WEBHOOK_ALLOW_PRIVATE is off)"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "timeout"
 	case errors.As(err, &dnsErr):
