@@ -235,7 +235,21 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	})
 	events := event.NewLog(st, time.Duration(cfg.EventRetentionDays)*24*time.Hour, log)
 	audit := auth.NewAuditRetention(st, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, log)
-	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins)}
+	// A deleted key's streams end here and, through the bus, on every other instance.
+	keys.OnRevoke(func(keyID string) {
+		hub.Revoke(keyID)
+		if bus != nil {
+			bus.Revoke(keyID)
+		}
+	})
+	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins),
+		KeyActive: func(ctx context.Context, keyID string) (bool, error) {
+			_, err := st.GetKey(ctx, keyID)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		}}
 	var limiter httpapi.Limiter = auth.NewLimiter(cfg.RateLimitRPS, cfg.RateLimitBurst)
 	if rc, ok := c.(*redis.Cache); ok {
 		limiter = redis.NewLimiter(rc, cfg.RateLimitRPS, cfg.RateLimitBurst, log.With("component", "ratelimit"))
@@ -278,7 +292,7 @@ func (a *App) Start(ctx context.Context) error {
 	g.Go(func() error { return a.Events.Run(gctx) })
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	if a.bus != nil {
-		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish) })
+		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish, a.Hub.Revoke) })
 	}
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {

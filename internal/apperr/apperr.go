@@ -28,6 +28,7 @@ const (
 	QRNotAvailable      Code = "QR_NOT_AVAILABLE"
 	IdempotencyConflict Code = "IDEMPOTENCY_CONFLICT"
 	Conflict            Code = "CONFLICT"
+	LastAdminKey        Code = "LAST_ADMIN_KEY"
 	PayloadTooLarge     Code = "PAYLOAD_TOO_LARGE"
 	UnsupportedMedia    Code = "UNSUPPORTED_MEDIA_TYPE"
 	EngineNotSupported  Code = "ENGINE_NOT_SUPPORTED"

@@ -30,9 +30,10 @@ const (
 
 // Principal is the caller behind a request.
 type Principal struct {
-	KeyID    string
-	Role     string
-	Sessions []string // for session keys: the sessions it may use
+	KeyID     string
+	Role      string
+	Sessions  []string  // for session keys: the sessions it may use
+	ExpiresAt time.Time // when the key expires; zero: never
 }
 
 // IsAdmin reports whether p is an admin key.
@@ -63,7 +64,13 @@ type Service struct {
 
 	mu      sync.Mutex
 	touched map[string]time.Time // last time each key's last_used_at was written
+
+	onRevoke func(keyID string) // set once at wiring, before serving
 }
+
+// OnRevoke sets what happens after a key is deleted: the real-time streams
+// opened with it end, here and on the other instances. Call it before serving.
+func (s *Service) OnRevoke(fn func(keyID string)) { s.onRevoke = fn }
 
 // NewService returns the key service.
 func NewService(st *store.Store, log *slog.Logger) *Service {
@@ -224,13 +231,23 @@ func (s *Service) Get(ctx context.Context, id string) (*Key, error) {
 	return view(k), nil
 }
 
-// Delete revokes a key. The caller's own key may go too.
+// Delete revokes a key and ends the real-time streams opened with it. The
+// caller's own key may go too, but not the last admin key that has not
+// expired: administration would be locked out (LAST_ADMIN_KEY).
 func (s *Service) Delete(ctx context.Context, id string) error {
-	err := s.st.DeleteKey(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	err := s.st.DeleteKey(ctx, id, time.Now().UnixMilli())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return apperr.New(apperr.NotFound, "API key '%s' not found", id)
+	case errors.Is(err, store.ErrLastAdmin):
+		return apperr.New(apperr.LastAdminKey, "API key '%s' is the last active admin key: create another admin key before deleting it", id)
+	case err != nil:
+		return fmt.Errorf("delete api key: %w", err)
 	}
-	return err
+	if s.onRevoke != nil {
+		s.onRevoke(id)
+	}
+	return nil
 }
 
 // Authenticate resolves a presented key to its principal, or UNAUTHORIZED.
@@ -253,7 +270,11 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		return nil, apperr.New(apperr.Unauthorized, "API key expired")
 	}
 	s.touch(ctx, k.ID, now)
-	return &Principal{KeyID: k.ID, Role: k.Role, Sessions: k.Sessions}, nil
+	p := &Principal{KeyID: k.ID, Role: k.Role, Sessions: k.Sessions}
+	if k.ExpiresAt > 0 {
+		p.ExpiresAt = store.Time(k.ExpiresAt).Time
+	}
+	return p, nil
 }
 
 // touch records use of a key at most once a minute, so reads stay reads.

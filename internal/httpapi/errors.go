@@ -32,6 +32,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.QRNotAvailable:      http.StatusConflict,
 	apperr.IdempotencyConflict: http.StatusConflict,
 	apperr.Conflict:            http.StatusConflict,
+	apperr.LastAdminKey:        http.StatusConflict,
 	apperr.PayloadTooLarge:     http.StatusRequestEntityTooLarge,
 	apperr.UnsupportedMedia:    http.StatusUnsupportedMediaType,
 	apperr.EngineNotSupported:  http.StatusUnprocessableEntity,

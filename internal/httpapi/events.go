@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,25 +30,53 @@ type EventPage struct {
 	NextAfter int64         `json:"nextAfter" doc:"Pass as ?after= to read on."`
 }
 
-// subscription validates the filters against the key: a session key may name only its own sessions.
+// subscription validates the filters against the key: a session key may
+// name only its own sessions. At most realtime.MaxActionSessions sessions and
+// realtime.MaxActionEvents events; "*" in events means all of them.
 func subscription(ctx context.Context, f EventFilters, after int64) (realtime.Request, error) {
 	req := realtime.Request{After: after}
 	p := principalOf(ctx)
+	if p != nil {
+		req.KeyID, req.ExpiresAt = p.KeyID, p.ExpiresAt
+	}
 	if !p.IsAdmin() {
 		req.Allowed = append([]string{}, p.Sessions...)
 	}
-	for _, id := range splitList(f.Sessions) {
+	ids := splitList(f.Sessions)
+	if len(ids) > realtime.MaxActionSessions {
+		return req, apperr.Field("sessions", fmt.Sprintf("at most %d session ids", realtime.MaxActionSessions))
+	}
+	for _, id := range ids {
 		if !session.IDPattern.MatchString(id) {
 			return req, apperr.Field("sessions", "each session id: 1 to 64 letters, digits, _ or -")
 		}
 		if !p.CanSession(id) {
 			return req, apperr.New(apperr.Forbidden, "this key may not use session '%s'", id)
 		}
-		req.Sessions = append(req.Sessions, id)
+		if !slices.Contains(req.Sessions, id) {
+			req.Sessions = append(req.Sessions, id)
+		}
 	}
-	req.Events = splitList(f.Events)
-	if err := catalog.Events.Check("events", req.Events, false); err != nil {
+	names := splitList(f.Events)
+	if len(names) > realtime.MaxActionEvents {
+		return req, apperr.Field("events", fmt.Sprintf("at most %d event names", realtime.MaxActionEvents))
+	}
+	for _, name := range names {
+		if len(name) > 64 {
+			return req, apperr.Field("events", "unknown event "+strconv.Quote(name[:64]+"…"))
+		}
+	}
+	if err := catalog.Events.Check("events", names, true); err != nil {
 		return req, err
+	}
+	for _, name := range names {
+		if name == "*" {
+			req.Events = nil
+			return req, nil
+		}
+		if !slices.Contains(req.Events, name) {
+			req.Events = append(req.Events, name)
+		}
 	}
 	return req, nil
 }

@@ -7,6 +7,7 @@ package realtime
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -37,17 +38,22 @@ func (h *Hub) Done() <-chan struct{} { return h.closed }
 type Sub struct {
 	C       chan *store.Event // live events, in seq order
 	Evicted chan struct{}     // closed when the client fell behind and lost events
+	Revoked chan struct{}     // closed when the client's API key is revoked
+
+	key     string   // id of the API key the client authenticated with
+	allowed []string // nil: every session (admin key); else the key's sessions
 
 	mu       sync.Mutex
-	allowed  []string // nil: every session (admin key); else the key's sessions
-	sessions []string // nil: every allowed session
-	names    []string // nil: every event
-	once     sync.Once
+	sessions filter
+	names    filter
+	evict    sync.Once
+	revoke   sync.Once
 }
 
-// Subscribe registers a client. allowed bounds what it may ever see.
-func (h *Hub) Subscribe(allowed, sessions, names []string) *Sub {
-	s := &Sub{C: make(chan *store.Event, Buffer), Evicted: make(chan struct{}), allowed: allowed, sessions: sessions, names: names}
+// Subscribe registers a client. req.Allowed bounds what it may ever see.
+func (h *Hub) Subscribe(req Request) *Sub {
+	s := &Sub{C: make(chan *store.Event, Buffer), Evicted: make(chan struct{}), Revoked: make(chan struct{}),
+		key: req.KeyID, allowed: req.Allowed, sessions: filter{only: req.Sessions}, names: filter{only: req.Events}}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -59,6 +65,18 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	delete(h.subs, s)
 	h.mu.Unlock()
+}
+
+// Revoke ends the streams of the clients that authenticated with API key
+// keyID: the key was deleted, here or on another instance.
+func (h *Hub) Revoke(keyID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.key == keyID {
+			s.revoke.Do(func() { close(s.Revoked) })
+		}
+	}
 }
 
 // Count is the number of connected clients.
@@ -80,7 +98,7 @@ func (h *Hub) Publish(evs []*store.Event) {
 			select {
 			case s.C <- ev:
 			default:
-				s.once.Do(func() { close(s.Evicted) })
+				s.evict.Do(func() { close(s.Evicted) })
 			}
 		}
 	}
@@ -88,46 +106,76 @@ func (h *Hub) Publish(evs []*store.Event) {
 
 // Wants reports whether the client's filters take ev.
 func (s *Sub) Wants(ev *store.Event) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.allowed != nil && !slices.Contains(s.allowed, ev.SessionID) {
 		return false
 	}
-	if s.sessions != nil && !slices.Contains(s.sessions, ev.SessionID) {
-		return false
-	}
-	return s.names == nil || slices.Contains(s.names, ev.Name)
-}
-
-// Change subscribes to (add) or unsubscribes from (remove) sessions and events.
-// Subscribing to a session or event when all are taken changes nothing;
-// unsubscribing from one of "all" keeps the rest.
-func (s *Sub) Change(add bool, sessions, names []string, allSessions, allNames []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sessions = change(s.sessions, sessions, add, allSessions)
-	s.names = change(s.names, names, add, allNames)
+	return s.sessions.has(ev.SessionID) && s.names.has(ev.Name)
 }
 
-func change(cur, items []string, add bool, all []string) []string {
+// MaxFilter bounds the session ids one subscription names (in what it takes
+// or in what it leaves out), so that matching an event stays cheap.
+const MaxFilter = 256
+
+// Change subscribes to (add) or unsubscribes from (remove) sessions and
+// events; "*" stands for all of them. Unsubscribing from one session or event
+// while taking all of them keeps every other one, those that appear later
+// included. It refuses a change that would make the subscription name more
+// than MaxFilter sessions.
+func (s *Sub) Change(add bool, sessions, names []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.sessions.change(add, sessions)
+	if len(ss.only) > MaxFilter || len(ss.except) > MaxFilter {
+		return fmt.Errorf("a subscription names at most %d sessions", MaxFilter)
+	}
+	s.sessions, s.names = ss, s.names.change(add, names)
+	return nil
+}
+
+// filter is a set of names: only those in only (nil: all of them), less those in except.
+type filter struct {
+	only   []string
+	except []string
+}
+
+func (f filter) has(x string) bool {
+	return (f.only == nil || slices.Contains(f.only, x)) && !slices.Contains(f.except, x)
+}
+
+// change returns f with items added or removed; it never shares f's slices.
+func (f filter) change(add bool, items []string) filter {
 	if len(items) == 0 {
-		return cur
+		return f
 	}
-	if add {
-		if cur == nil {
-			return nil
+	if slices.Contains(items, "*") {
+		if add {
+			return filter{}
 		}
-		for _, it := range items {
-			if !slices.Contains(cur, it) {
-				cur = append(cur, it)
-			}
+		return filter{only: []string{}}
+	}
+	out := filter{only: slices.Clone(f.only), except: slices.Clone(f.except)}
+	switch {
+	case add && out.only == nil:
+		out.except = slices.DeleteFunc(out.except, func(x string) bool { return slices.Contains(items, x) })
+	case add:
+		out.only = union(out.only, items)
+	case out.only == nil:
+		out.except = union(out.except, items)
+	default:
+		out.only = slices.DeleteFunc(out.only, func(x string) bool { return slices.Contains(items, x) })
+	}
+	return out
+}
+
+func union(set, items []string) []string {
+	for _, it := range items {
+		if !slices.Contains(set, it) {
+			set = append(set, it)
 		}
-		return cur
 	}
-	if cur == nil {
-		cur = slices.Clone(all)
-	}
-	return slices.DeleteFunc(cur, func(x string) bool { return slices.Contains(items, x) })
+	return set
 }
 
 // Replay sends the stored events after `after` that the client wants, then
@@ -135,9 +183,9 @@ func change(cur, items []string, add bool, all []string) []string {
 func Replay(ctx context.Context, st *store.Store, s *Sub, after int64, send func(*store.Event) error) (int64, error) {
 	for {
 		s.mu.Lock()
-		f := store.EventFilter{After: after, Sessions: s.allowed, Names: s.names, Limit: 500}
-		if s.sessions != nil {
-			f.Sessions = s.sessions
+		f := store.EventFilter{After: after, Sessions: s.allowed, Names: s.names.only, Limit: 500}
+		if s.sessions.only != nil {
+			f.Sessions = s.sessions.only
 		}
 		s.mu.Unlock()
 		evs, err := st.ListEvents(ctx, f)

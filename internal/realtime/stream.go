@@ -1,18 +1,23 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/event/catalog"
+	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -29,15 +34,66 @@ type Server struct {
 	Store          *store.Store
 	Log            *slog.Logger
 	OriginPatterns []string // CORS_ORIGINS, for browsers' WebSocket Origin check
-	AllSessions    func(ctx context.Context) []string
+	// KeyActive reports whether the API key keyID still exists. It is asked
+	// once a stream is subscribed, so that a key deleted while the stream was
+	// opening (its revocation then missed) does not keep the stream; nil: not asked.
+	KeyActive func(ctx context.Context, keyID string) (bool, error)
 }
 
 // Request is a validated subscription: what the key may see and what the client asks for.
 type Request struct {
-	Allowed  []string // nil: every session
-	Sessions []string // nil: every allowed session
-	Events   []string // nil: every event
-	After    int64    // replay the events after this seq; -1: live only
+	KeyID     string    // the API key the client authenticated with: its revocation ends the stream
+	ExpiresAt time.Time // when that key expires, ending the stream; zero: never
+	Allowed   []string  // nil: every session
+	Sessions  []string  // nil: every allowed session
+	Events    []string  // nil: every event
+	After     int64     // replay the events after this seq; -1: live only
+}
+
+// Limits of a WebSocket subscribe or unsubscribe action.
+const (
+	MaxActionSessions = 64       // session ids in one action
+	MaxActionEvents   = 32       // event names in one action
+	maxFrame          = 16 << 10 // bytes of one client frame; larger ones close the connection (1009)
+)
+
+// Close codes and reasons of a stream whose key stops being valid.
+const (
+	StatusKeyInvalid websocket.StatusCode = 4401
+	reasonRevoked                         = "API key revoked"
+	reasonExpired                         = "API key expired"
+)
+
+// ended is closed when the stream's key can no longer be used: revoked
+// (deleted, on any instance) or expired. why says which; stop releases the timer.
+func (s *Server) ended(ctx context.Context, sub *Sub, req Request) (ended <-chan struct{}, why func() string, stop func()) {
+	done := make(chan struct{})
+	reason := reasonRevoked
+	var once sync.Once
+	end := func(r string) { once.Do(func() { reason = r; close(done) }) }
+	var timer *time.Timer
+	if !req.ExpiresAt.IsZero() {
+		timer = time.AfterFunc(time.Until(req.ExpiresAt), func() { end(reasonExpired) })
+	}
+	if s.KeyActive != nil && req.KeyID != "" {
+		if ok, err := s.KeyActive(ctx, req.KeyID); err == nil && !ok {
+			end(reasonRevoked)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { // ends with the stream (cancel) or the revocation
+		select {
+		case <-sub.Revoked:
+			end(reasonRevoked)
+		case <-cctx.Done():
+		}
+	}()
+	return done, func() string { <-done; return reason }, func() {
+		cancel()
+		if timer != nil {
+			timer.Stop()
+		}
+	}
 }
 
 func marshal(ev *store.Event) []byte {
@@ -52,9 +108,11 @@ func (s *Server) ServeSSE(w http.ResponseWriter, r *http.Request, req Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	sub := s.Hub.Subscribe(req.Allowed, req.Sessions, req.Events)
+	sub := s.Hub.Subscribe(req)
 	defer s.Hub.Unsubscribe(sub)
 	ctx := r.Context()
+	keyEnded, why, stopKey := s.ended(ctx, sub, req)
+	defer stopKey()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -87,6 +145,11 @@ func (s *Server) ServeSSE(w http.ResponseWriter, r *http.Request, req Request) {
 		case <-sub.Evicted:
 			s.Log.Warn("real-time client dropped: too slow", "transport", "sse")
 			return
+		case <-keyEnded:
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			fmt.Fprintf(w, ": closed: %s\n\n", why())
+			flusher.Flush()
+			return
 		case <-beat.C:
 			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
@@ -118,34 +181,25 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request, req Request) {
 		return // Accept answered the client
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(64 << 10)
-	sub := s.Hub.Subscribe(req.Allowed, req.Sessions, req.Events)
+	conn.SetReadLimit(maxFrame)
+	sub := s.Hub.Subscribe(req)
 	defer s.Hub.Unsubscribe(sub)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	keyEnded, why, stopKey := s.ended(ctx, sub, req)
+	defer stopKey()
 
 	// The reader takes subscribe/unsubscribe actions and notices the client going.
 	go func() {
 		defer cancel()
 		for {
-			var a action
 			_, b, err := conn.Read(ctx)
 			if err != nil {
 				return
 			}
-			if json.Unmarshal(b, &a) != nil || (a.Action != "subscribe" && a.Action != "unsubscribe") {
-				s.writeJSON(ctx, conn, map[string]string{"error": `want {"action": "subscribe"|"unsubscribe", "sessions": [...], "events": [...]}`})
-				continue
+			if err := applyAction(sub, req.Allowed, b); err != nil {
+				s.writeJSON(ctx, conn, map[string]string{"error": err.Error()})
 			}
-			sessions := a.Sessions
-			if req.Allowed != nil {
-				sessions = slicesIntersect(sessions, req.Allowed)
-			}
-			all := req.Allowed
-			if all == nil && s.AllSessions != nil {
-				all = s.AllSessions(ctx)
-			}
-			sub.Change(a.Action == "subscribe", sessions, a.Events, all, catalog.Events.Names())
 		}
 	}()
 
@@ -173,6 +227,9 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request, req Request) {
 		case <-sub.Evicted:
 			s.Log.Warn("real-time client dropped: too slow", "transport", "websocket")
 			conn.Close(websocket.StatusTryAgainLater, "client too slow: reconnect with ?after=<last seq>")
+			return
+		case <-keyEnded:
+			conn.Close(StatusKeyInvalid, why())
 			return
 		case <-ping.C:
 			pctx, c := context.WithTimeout(ctx, writeTimeout)
@@ -202,14 +259,45 @@ func (s *Server) writeJSON(ctx context.Context, conn *websocket.Conn, v any) {
 	_ = conn.Write(wctx, websocket.MessageText, b)
 }
 
-func slicesIntersect(a, allowed []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, y := range allowed {
-			if x == y {
-				out = append(out, x)
-			}
+const actionUsage = `want {"action": "subscribe"|"unsubscribe", "sessions": [...], "events": [...]}`
+
+// applyAction validates a client's subscribe or unsubscribe frame and applies it.
+// A session key's action is bounded by its sessions (allowed).
+func applyAction(sub *Sub, allowed []string, frame []byte) error {
+	var a action
+	dec := json.NewDecoder(bytes.NewReader(frame))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&a) != nil || (a.Action != "subscribe" && a.Action != "unsubscribe") {
+		return errors.New(actionUsage)
+	}
+	if len(a.Sessions) > MaxActionSessions {
+		return fmt.Errorf("sessions: at most %d in one action", MaxActionSessions)
+	}
+	if len(a.Events) > MaxActionEvents {
+		return fmt.Errorf("events: at most %d in one action", MaxActionEvents)
+	}
+	for _, id := range a.Sessions {
+		if id != "*" && !session.IDPattern.MatchString(id) {
+			return fmt.Errorf("sessions: %q is not a session id (1 to 64 letters, digits, _ or -)", truncate(id))
 		}
 	}
-	return out
+	for _, name := range a.Events {
+		if name != "*" && !catalog.Events.Valid(name) {
+			return fmt.Errorf("events: unknown event %q; want * or one of %s", truncate(name), strings.Join(catalog.Events.Names(), ", "))
+		}
+	}
+	sessions := a.Sessions
+	if allowed != nil && !slices.Contains(sessions, "*") {
+		// Sessions the key may not use change nothing: it never sees them.
+		sessions = slices.DeleteFunc(slices.Clone(sessions), func(id string) bool { return !slices.Contains(allowed, id) })
+	}
+	return sub.Change(a.Action == "subscribe", sessions, a.Events)
+}
+
+// truncate keeps a client's string short enough to quote back.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

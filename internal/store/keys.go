@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 )
 
 // APIKey is a stored API key. Only the hash of the key is kept.
@@ -86,10 +88,40 @@ func (s *Store) CountKeys(ctx context.Context) (int, error) {
 	return n, classify(err)
 }
 
-// DeleteKey removes a key.
-func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	res, err := s.exec(ctx, `DELETE FROM api_keys WHERE id = ?`, id)
-	return mustAffect(res, err)
+// ErrLastAdmin is returned by DeleteKey for the last admin key that has not expired.
+var ErrLastAdmin = errors.New("the last active admin key")
+
+// DeleteKey removes a key, unless it is the last admin key that has not
+// expired at now (Unix ms): then it returns ErrLastAdmin. The check and the
+// delete are one transaction, so two concurrent deletes cannot remove the
+// last two admin keys.
+func (s *Store) DeleteKey(ctx context.Context, id string, now int64) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == "postgres" {
+			// Concurrent deletes would each see the other's key still there: take turns.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
+		var role string
+		var expires int64
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT role, COALESCE(expires_at, 0) FROM api_keys WHERE id = ?`), id).Scan(&role, &expires)
+		if err != nil {
+			return err
+		}
+		if role == "admin" && (expires == 0 || expires > now) {
+			var others int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM api_keys WHERE role = 'admin' AND id <> ?
+				AND (expires_at IS NULL OR expires_at = 0 OR expires_at > ?)`), id, now).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastAdmin
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(`DELETE FROM api_keys WHERE id = ?`), id)
+		return err
+	})
 }
 
 // ShortenKeyPrefixes cuts stored prefixes to what auth.Prefix keeps: 4

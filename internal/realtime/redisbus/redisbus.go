@@ -1,6 +1,7 @@
-// Package redisbus carries committed events between OpenWA instances over
-// Redis pub/sub, so that a WebSocket or SSE client connected to any instance
-// sees the events every instance commits.
+// Package redisbus carries committed events and API key revocations between
+// OpenWA instances over Redis pub/sub, so that a WebSocket or SSE client
+// connected to any instance sees the events every instance commits, and its
+// stream ends wherever it is when its key is deleted.
 package redisbus
 
 import (
@@ -22,12 +23,15 @@ type Bus struct {
 	channel  string
 	instance string
 	out      chan []*store.Event
+	revoked  chan string // ids of deleted API keys
 	log      *slog.Logger
 }
 
+// message is one pub/sub message: events, or the ids of revoked keys.
 type message struct {
 	Instance string         `json:"instance"`
-	Events   []*store.Event `json:"events"`
+	Events   []*store.Event `json:"events,omitempty"`
+	Revoked  []string       `json:"revoked,omitempty"`
 }
 
 // New returns a bus on channel; Run makes it work.
@@ -35,7 +39,7 @@ func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*store.Event, 4096),
-		log: log.With("component", "redisbus")}
+		revoked: make(chan string, 1024), log: log.With("component", "redisbus")}
 }
 
 // Publish queues committed events for the other instances; it never blocks
@@ -50,9 +54,20 @@ func (b *Bus) Publish(evs []*store.Event) {
 	}
 }
 
-// Run forwards queued events to Redis and hands other instances' events to
-// deliver, until ctx ends; it reconnects by itself when Redis goes away.
-func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event)) error {
+// Revoke queues the id of a deleted API key for the other instances, whose
+// streams opened with it then end; it never blocks.
+func (b *Bus) Revoke(keyID string) {
+	select {
+	case b.revoked <- keyID:
+	default:
+		b.log.Warn("event bus full: key revocation not forwarded to other instances", "key_id", keyID)
+	}
+}
+
+// Run forwards queued events and revocations to Redis and hands other
+// instances' events to deliver and their revocations to revoke, until ctx
+// ends; it reconnects by itself when Redis goes away.
+func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event), revoke func(keyID string)) error {
 	sub := b.c.Subscribe(ctx, b.channel)
 	defer sub.Close()
 	in := sub.Channel(goredis.WithChannelHealthCheckInterval(30 * time.Second))
@@ -61,15 +76,9 @@ func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event)) error {
 		case <-ctx.Done():
 			return nil
 		case evs := <-b.out:
-			payload, err := json.Marshal(message{Instance: b.instance, Events: evs})
-			if err != nil {
-				continue
-			}
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := b.c.Publish(pctx, b.channel, payload).Err(); err != nil && ctx.Err() == nil {
-				b.log.Warn("publish events", "err", err)
-			}
-			cancel()
+			b.publish(ctx, message{Instance: b.instance, Events: evs})
+		case id := <-b.revoked:
+			b.publish(ctx, message{Instance: b.instance, Revoked: []string{id}})
 		case m, ok := <-in:
 			if !ok {
 				return nil
@@ -78,7 +87,24 @@ func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event)) error {
 			if json.Unmarshal([]byte(m.Payload), &msg) != nil || msg.Instance == b.instance {
 				continue
 			}
-			deliver(msg.Events)
+			if len(msg.Events) > 0 {
+				deliver(msg.Events)
+			}
+			for _, id := range msg.Revoked {
+				revoke(id)
+			}
 		}
+	}
+}
+
+func (b *Bus) publish(ctx context.Context, msg message) {
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := b.c.Publish(pctx, b.channel, payload).Err(); err != nil && ctx.Err() == nil {
+		b.log.Warn("publish to the event bus", "err", err)
 	}
 }
