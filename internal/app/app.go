@@ -143,6 +143,7 @@ type App struct {
 	Devices  *sqlstore.Container // whatsmeow's device store, in Store's database
 	cache    cache.Cache
 	bus      *redisbus.Bus // nil without Redis
+	rt       *realtime.Server
 	log      *slog.Logger
 
 	stop context.CancelFunc // ends the background workers
@@ -279,7 +280,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		},
 	})
 	return &App{Handler: api, Sessions: sessions, Messages: messages, Webhooks: hooks, Events: events, Audit: audit, Hub: hub,
-		Store: st, Devices: devices, cache: c, bus: bus, log: log}, nil
+		Store: st, Devices: devices, cache: c, bus: bus, rt: rt, log: log}, nil
 }
 
 // Start starts the background workers (outbox, webhook deliveries, event
@@ -291,6 +292,7 @@ func (a *App) Start(ctx context.Context) error {
 	g.Go(func() error { return a.Webhooks.Run(gctx) })
 	g.Go(func() error { return a.Events.Run(gctx) })
 	g.Go(func() error { return a.Audit.Run(gctx) })
+	g.Go(func() error { return a.rt.RunKeyCheck(gctx, realtime.KeyCheckEvery) })
 	if a.bus != nil {
 		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish, a.Hub.Revoke) })
 	}

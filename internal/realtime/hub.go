@@ -79,6 +79,19 @@ func (h *Hub) Revoke(keyID string) {
 	}
 }
 
+// Keys returns the ids of the API keys that have streams open, each once.
+func (h *Hub) Keys() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for s := range h.subs {
+		if s.key != "" && !slices.Contains(out, s.key) {
+			out = append(out, s.key)
+		}
+	}
+	return out
+}
+
 // Count is the number of connected clients.
 func (h *Hub) Count() int {
 	h.mu.Lock()

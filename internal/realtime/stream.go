@@ -50,6 +50,40 @@ type Request struct {
 	After     int64     // replay the events after this seq; -1: live only
 }
 
+// KeyCheckEvery is how often RunKeyCheck looks for deleted keys.
+const KeyCheckEvery = 30 * time.Second
+
+// RunKeyCheck ends, every `every`, the streams whose key no longer exists,
+// until ctx ends. Deletions normally end streams at once (Hub.Revoke, here and
+// through the bus); this catches one whose message was lost, for instance
+// while Redis was away.
+func (s *Server) RunKeyCheck(ctx context.Context, every time.Duration) error {
+	if s.KeyActive == nil {
+		return nil
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for _, id := range s.Hub.Keys() {
+			ok, err := s.KeyActive(ctx, id)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.Log.Warn("check the keys of open streams", "err", err)
+				}
+				break // the database is away: try again next time
+			}
+			if !ok {
+				s.Hub.Revoke(id)
+			}
+		}
+	}
+}
+
 // Limits of a WebSocket subscribe or unsubscribe action.
 const (
 	MaxActionSessions = 64       // session ids in one action
