@@ -326,3 +326,47 @@ func TestSubscriptionBounds(t *testing.T) {
 		e.expect(e.do("GET", "/api/events?events=*", nil), 200, "")
 	})
 }
+
+// Two admin keys deleted at the same time: one goes, the other stays.
+func TestConcurrentDeletesKeepAnAdminKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	first := e.do("GET", "/api/keys", nil).list()[0].(map[string]any)["id"].(string)
+	for range 5 {
+		second := e.do("POST", "/api/keys", map[string]any{"name": "second", "role": "admin"})
+		e.expect(second, 201, "")
+		ids := []string{first, second.data()["id"].(string)}
+		keys := []string{e.key, second.data()["key"].(string)}
+		statuses := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				req, _ := http.NewRequest("DELETE", e.srv.URL+"/api/keys/"+ids[i], nil)
+				req.Header.Set("X-API-Key", keys[1-i]) // each key deletes the other
+				res, err := e.srv.Client().Do(req)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				res.Body.Close()
+				statuses <- res.StatusCode
+			}()
+		}
+		got := []int{<-statuses, <-statuses}
+		slices.Sort(got)
+		if got[0] != 200 || got[1] != 409 {
+			// 401: the other request's key was gone before this one authenticated; also one survivor.
+			if !(got[0] == 200 && got[1] == 401) {
+				t.Fatalf("statuses %v, want one 200 and one 409 (or 401)", got)
+			}
+		}
+		list := e.do("GET", "/api/keys", nil, withKey(keys[0]))
+		if list.Status == 401 {
+			list = e.do("GET", "/api/keys", nil, withKey(keys[1]))
+			e.key, first = keys[1], ids[1]
+		}
+		e.expect(list, 200, "")
+		if n := len(list.list()); n != 1 {
+			t.Fatalf("%d keys left, want 1", n)
+		}
+	}
+}
