@@ -36,7 +36,8 @@ type Server struct {
 	OriginPatterns []string // CORS_ORIGINS, for browsers' WebSocket Origin check
 	// KeyActive reports whether the API key keyID still exists. It is asked
 	// once a stream is subscribed, so that a key deleted while the stream was
-	// opening (its revocation then missed) does not keep the stream; nil: not asked.
+	// opening (its revocation then missed) does not keep the stream, and by
+	// RunKeyCheck; nil: never asked.
 	KeyActive func(ctx context.Context, keyID string) (bool, error)
 }
 
