@@ -193,10 +193,23 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err := keys.Bootstrap(ctx, cfg.APIKey.Reveal(), stdout); err != nil {
 		return fail(err)
 	}
+	hub := realtime.NewHub()
+	var bus *redisbus.Bus
+	if rc, ok := c.(*redis.Cache); ok {
+		// Several instances: each one's clients get every instance's events,
+		// key revocations and session deletions.
+		bus = redisbus.New(rc.Client(), cfg.RedisPrefix+"events", log)
+	}
 	obs := &observer{}
 	sessions := session.NewManager(session.Options{
 		Store: st, Cache: c, Engines: engines, DefaultEngine: cfg.EngineType, MaxSessions: cfg.MaxSessions,
 		Observer: obs, Media: blobs, Logger: log,
+		Deleted: func(id string) { // session keys' streams stop taking the id, here and elsewhere
+			hub.DropSession(id)
+			if bus != nil {
+				bus.DropSession(id)
+			}
+		},
 	})
 	messages := message.New(message.Options{Store: st, Sessions: sessions,
 		SendWait: cfg.SendWait, QueueTTL: cfg.MessageQueueTTL,
@@ -205,7 +218,6 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			Resolver: o.resolver, Public: o.public}).Client(mediaFetchTimeout),
 		AllowPrivate: cfg.MediaAllowPrivate, MaxUpload: int64(cfg.MaxUploadMB) << 20, BaseURL: cfg.BaseURL})
 	obs.messages = messages
-	hub := realtime.NewHub()
 	m := metrics.New(metrics.Sources{
 		MessagesByStatus:      st.CountMessagesByStatus,
 		SessionsByStatus:      st.CountSessionsByStatus,
@@ -221,11 +233,6 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	// Every committed event goes to the real-time clients and the webhook
 	// workers; a session that changed status may have an outbox to send.
-	var bus *redisbus.Bus
-	if rc, ok := c.(*redis.Cache); ok {
-		// Several instances: each one's clients get every instance's events.
-		bus = redisbus.New(rc.Client(), cfg.RedisPrefix+"events", log)
-	}
 	st.SetOnCommit(func(evs []*store.Event) {
 		hub.Publish(evs)
 		hooks.Committed(evs)
@@ -294,7 +301,7 @@ func (a *App) Start(ctx context.Context) error {
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.rt.RunKeyCheck(gctx, realtime.KeyCheckEvery) })
 	if a.bus != nil {
-		g.Go(func() error { return a.bus.Run(gctx, a.Hub.Publish, a.Hub.Revoke) })
+		g.Go(func() error { return a.bus.Run(gctx, a.Hub) })
 	}
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {

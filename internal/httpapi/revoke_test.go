@@ -144,6 +144,13 @@ func TestRevocationReachesOtherInstances(t *testing.T) {
 	a.expect(a.do("DELETE", "/api/keys/"+id, nil), 200, "")
 	expectWSClosed(t, ws, "API key revoked")
 	expectSSEEnds(t, sse, "API key revoked")
+
+	// So does a session deletion that took a key's last session.
+	_, key = a.sessionKey("s", nil)
+	ws, sse = b.keyStreams(key)
+	a.expect(a.do("DELETE", "/api/sessions/s", nil), 200, "")
+	expectWSClosed(t, ws, "API key revoked")
+	expectSSEEnds(t, sse, "API key revoked")
 }
 
 func TestLastAdminKeyCannotBeDeleted(t *testing.T) {
@@ -367,6 +374,51 @@ func TestConcurrentDeletesKeepAnAdminKey(t *testing.T) {
 		e.expect(list, 200, "")
 		if n := len(list.list()); n != 1 {
 			t.Fatalf("%d keys left, want 1", n)
+		}
+	}
+}
+
+// A deleted session leaves the streams of session keys: a later session of
+// the same id is not seen by them, and a key left with no session (deleted
+// with it) loses its streams at once.
+func TestDeletedSessionLeavesSessionKeyStreams(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, id := range []string{"a", "b"} {
+		e.createSession(id, true)
+		e.waitStatus(id, "READY")
+	}
+	both := e.do("POST", "/api/keys", map[string]any{"name": "ab", "role": "session", "sessions": []string{"a", "b"}})
+	e.expect(both, 201, "")
+	_, onlyA := e.sessionKey("a", nil)
+	wsAB, _ := e.keyStreams(both.data()["key"].(string))
+	wsA, sseA := e.keyStreams(onlyA)
+
+	e.expect(e.do("DELETE", "/api/sessions/a", nil), 200, "")
+	expectWSClosed(t, wsA, "API key revoked")
+	expectSSEEnds(t, sseA, "API key revoked")
+
+	e.createSession("a", true)
+	e.waitStatus("a", "READY")
+	e.expect(e.do("POST", "/api/sessions/a/mock/inbound", map[string]any{"from": "6281234567890", "text": "new a"}), 202, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if evs, _ := e.events("sessions=a&events=message.received&after=0"); len(evs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new a's message never reached the event log")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.expect(e.do("POST", "/api/sessions/b/mock/inbound", map[string]any{"from": "6281234567890", "text": "to b"}), 202, "")
+	for {
+		ev := readEvent(t, wsAB)
+		if ev["sessionId"] == "a" {
+			t.Fatalf("a stream of a key that lost session a got an event of the new a: %v", ev)
+		}
+		if ev["sessionId"] == "b" && ev["event"] == "message.received" {
+			break
 		}
 	}
 }

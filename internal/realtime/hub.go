@@ -40,10 +40,10 @@ type Sub struct {
 	Evicted chan struct{}     // closed when the client fell behind and lost events
 	Revoked chan struct{}     // closed when the client's API key is revoked
 
-	key     string   // id of the API key the client authenticated with
-	allowed []string // nil: every session (admin key); else the key's sessions
+	key string // id of the API key the client authenticated with
 
 	mu       sync.Mutex
+	allowed  []string // nil: every session (admin key); else the key's sessions, less deleted ones
 	sessions filter
 	names    filter
 	evict    sync.Once
@@ -92,6 +92,25 @@ func (h *Hub) Keys() []string {
 	return out
 }
 
+// DropSession takes a deleted session off the sessions that session keys'
+// streams may see, so that a later session of the same id stays unseen; a
+// stream left with no session ends as revoked (its key was deleted with the
+// session's last id).
+func (h *Hub) DropSession(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.mu.Lock()
+		if s.allowed != nil && slices.Contains(s.allowed, id) {
+			s.allowed = slices.DeleteFunc(slices.Clone(s.allowed), func(x string) bool { return x == id })
+			if len(s.allowed) == 0 {
+				s.revoke.Do(func() { close(s.Revoked) })
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
 // Count is the number of connected clients.
 func (h *Hub) Count() int {
 	h.mu.Lock()
@@ -119,11 +138,11 @@ func (h *Hub) Publish(evs []*store.Event) {
 
 // Wants reports whether the client's filters take ev.
 func (s *Sub) Wants(ev *store.Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.allowed != nil && !slices.Contains(s.allowed, ev.SessionID) {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.sessions.has(ev.SessionID) && s.names.has(ev.Name)
 }
 

@@ -41,6 +41,8 @@ type Options struct {
 	// removes them. Nil: no media to remove.
 	Media  media.Store
 	Logger *slog.Logger
+	// Deleted, if set, is told the id of each deleted session once its rows are gone.
+	Deleted func(id string)
 }
 
 // Manager owns every session and its engine.
@@ -478,6 +480,9 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	}
 	if err := m.opts.Store.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	if m.opts.Deleted != nil {
+		m.opts.Deleted(id)
 	}
 	// The rows are gone: the bytes go even if the client hangs up now.
 	m.purgeMedia(context.WithoutCancel(ctx), id)

@@ -24,14 +24,23 @@ type Bus struct {
 	instance string
 	out      chan []*store.Event
 	revoked  chan string // ids of deleted API keys
+	dropped  chan string // ids of deleted sessions
 	log      *slog.Logger
 }
 
-// message is one pub/sub message: events, or the ids of revoked keys.
+// message is one pub/sub message: events, the ids of revoked keys or of deleted sessions.
 type message struct {
 	Instance string         `json:"instance"`
 	Events   []*store.Event `json:"events,omitempty"`
 	Revoked  []string       `json:"revoked,omitempty"`
+	Dropped  []string       `json:"droppedSessions,omitempty"`
+}
+
+// Receiver takes what other instances send: the real-time hub.
+type Receiver interface {
+	Publish(evs []*store.Event)
+	Revoke(keyID string)
+	DropSession(id string)
 }
 
 // New returns a bus on channel; Run makes it work.
@@ -39,7 +48,7 @@ func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*store.Event, 4096),
-		revoked: make(chan string, 1024), log: log.With("component", "redisbus")}
+		revoked: make(chan string, 1024), dropped: make(chan string, 1024), log: log.With("component", "redisbus")}
 }
 
 // Publish queues committed events for the other instances; it never blocks
@@ -64,10 +73,20 @@ func (b *Bus) Revoke(keyID string) {
 	}
 }
 
-// Run forwards queued events and revocations to Redis and hands other
-// instances' events to deliver and their revocations to revoke, until ctx
-// ends; it reconnects by itself when Redis goes away.
-func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event), revoke func(keyID string)) error {
+// DropSession queues the id of a deleted session for the other instances,
+// whose session keys' streams then stop taking it; it never blocks.
+func (b *Bus) DropSession(id string) {
+	select {
+	case b.dropped <- id:
+	default:
+		b.log.Warn("event bus full: session deletion not forwarded to other instances", "session_id", id)
+	}
+}
+
+// Run forwards queued events, revocations and deleted sessions to Redis and
+// hands the other instances' to r, until ctx ends; it reconnects by itself
+// when Redis goes away.
+func (b *Bus) Run(ctx context.Context, r Receiver) error {
 	sub := b.c.Subscribe(ctx, b.channel)
 	defer sub.Close()
 	in := sub.Channel(goredis.WithChannelHealthCheckInterval(30 * time.Second))
@@ -79,6 +98,8 @@ func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event), revoke func
 			b.publish(ctx, message{Instance: b.instance, Events: evs})
 		case id := <-b.revoked:
 			b.publish(ctx, message{Instance: b.instance, Revoked: []string{id}})
+		case id := <-b.dropped:
+			b.publish(ctx, message{Instance: b.instance, Dropped: []string{id}})
 		case m, ok := <-in:
 			if !ok {
 				return nil
@@ -88,10 +109,13 @@ func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event), revoke func
 				continue
 			}
 			if len(msg.Events) > 0 {
-				deliver(msg.Events)
+				r.Publish(msg.Events)
+			}
+			for _, id := range msg.Dropped {
+				r.DropSession(id)
 			}
 			for _, id := range msg.Revoked {
-				revoke(id)
+				r.Revoke(id)
 			}
 		}
 	}
