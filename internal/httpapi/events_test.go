@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/store"
 )
 
 // inbound makes the mock session receive n messages.
@@ -316,11 +317,15 @@ func TestWebSocket(t *testing.T) {
 	t.Run("a slow client is dropped with 1013", func(t *testing.T) {
 		c := e.ws("")
 		// The client reads nothing while many large events happen.
+		// One commit, so that the events reach the hub faster than any
+		// write can time out, on every database.
 		big := map[string]string{"padding": strings.Repeat("x", 16<<10)}
-		for range 1500 {
-			if err := e.app.Store.AddEvents(context.Background(), event.New(event.GroupUpdated, "a", big)); err != nil {
-				t.Fatal(err)
-			}
+		evs := make([]*store.Event, 1500)
+		for i := range evs {
+			evs[i] = event.New(event.GroupUpdated, "a", big)
+		}
+		if err := e.app.Store.AddEvents(context.Background(), evs...); err != nil {
+			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -144,18 +144,29 @@ func TestBackingServicesGoAwayAndReturn(t *testing.T) {
 	e.waitHealth("cache", "ready")
 
 	// PostgreSQL goes: requests that need it get 503, not 500; an inbound
-	// message arriving meanwhile waits, and is stored and delivered after.
+	// message arriving meanwhile waits, unacknowledged, and is stored,
+	// acknowledged and delivered after.
 	pg.down()
 	e.waitHealth("database", "degraded")
 	r := e.do("GET", "/api/sessions", nil)
 	e.expect(r, 503, "SERVICE_UNAVAILABLE")
-	if _, err := phone.MockInbound(context.Background(), &engine.Message{ChatID: "6281234567890@s.whatsapp.net",
-		From: "6281234567890@s.whatsapp.net", Type: engine.TypeText, Content: engine.Content{Text: "during the outage"}}); err != nil {
-		t.Fatal(err)
-	}
+	acked := make(chan error, 1)
+	go func() {
+		_, err := phone.MockInbound(context.Background(), &engine.Message{ChatID: "6281234567890@s.whatsapp.net",
+			From: "6281234567890@s.whatsapp.net", Type: engine.TypeText, Content: engine.Content{Text: "during the outage"}})
+		acked <- err
+	}()
 	e.expect(e.do("GET", "/health/ready", nil, noKey()), 503, "SERVICE_UNAVAILABLE")
+	select {
+	case err := <-acked:
+		t.Fatalf("the inbound message was answered while the database was away: %v", err)
+	default:
+	}
 	pg.up()
 	e.waitHealth("database", "ready")
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
 	got := rcv.wait(t, 1)
 	if !containsText(got, "during the outage") {
 		t.Fatalf("the message of the outage was not delivered: %d deliveries", len(got))
