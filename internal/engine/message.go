@@ -127,6 +127,7 @@ type Message struct {
 	ChatLID     string // the LID of a 1:1 chat when known
 	From        string
 	FromLID     string // the sender's LID when WhatsApp named the sender by it; From is then the phone JID where known
+	SenderAs    string // the sender exactly as WhatsApp named it in this message (LID or phone JID); receipts and reaction keys name it so
 	FromMe      bool
 	PushName    string
 	Type        MessageType

@@ -345,6 +345,24 @@ func TestWhatsmeowGroupParticipantResultsAndReactions(t *testing.T) {
 		}
 		break
 	}
+
+	// In a group that addresses members by phone number, the key names the
+	// member by phone number, as WhatsApp named them in the message.
+	if err := srv.SendGroupTextByPN(ctx, alice, types.NewJID(strings.TrimSuffix(gid, "@g.us"), types.GroupServer), "3EB0ALICEBYPN", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	alices := e.waitWA("/api/sessions/wa/messages", "3EB0ALICEBYPN")
+	e.expect(e.do("POST", "/api/sessions/wa/messages/send-reaction", map[string]any{"chatId": gid, "messageId": alices["id"], "emoji": "🎉"}), 201, "")
+	for {
+		re := next(bob).Message.GetReactionMessage()
+		if re == nil || re.GetText() != "🎉" {
+			continue
+		}
+		if k := re.GetKey(); k.GetID() != "3EB0ALICEBYPN" || k.GetFromMe() || k.GetParticipant() != alice.JID.String() || k.GetRemoteJID() != gid {
+			t.Fatalf("reaction key in a phone-addressed group: %v", re)
+		}
+		break
+	}
 	if errs := srv.Errors(); len(errs) > 0 {
 		t.Fatalf("server side: %v", errs)
 	}

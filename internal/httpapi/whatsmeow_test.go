@@ -456,6 +456,31 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	if p := receipt.AttrGetter().OptionalJIDOrEmpty("participant"); p != bob.LID {
 		t.Fatalf("receipt names %v, want %v", p, bob.LID)
 	}
+
+	// A group that addresses its members by phone number: the API shows the
+	// same sender fields, and the read receipt names alice by phone number.
+	if err := srv.SendGroupTextByPN(ctx, alice, group, "3EB0ALICEBYPN", "hi by number"); err != nil {
+		t.Fatal(err)
+	}
+	byPN := e.waitWA("/api/sessions/wa/messages", "3EB0ALICEBYPN")
+	if byPN["from"] != alice.JID.String() || byPN["fromLid"] != alice.LID.String() || byPN["senderAs"] != nil {
+		t.Fatalf("received by phone number: %v", byPN)
+	}
+	e.expect(e.do("POST", "/api/sessions/wa/chats/"+group.String()+"/read", map[string]any{"messageIds": []string{byPN["id"].(string)}}), 200, "")
+	receipt = nil
+	for deadline := time.Now().Add(10 * time.Second); receipt == nil; time.Sleep(10 * time.Millisecond) {
+		for _, n := range srv.Seen("receipt") {
+			if ag := n.AttrGetter(); ag.OptionalString("type") == "read" && ag.OptionalString("id") == "3EB0ALICEBYPN" {
+				receipt = n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("WhatsApp got no read receipt for the phone-addressed message")
+		}
+	}
+	if p := receipt.AttrGetter().OptionalJIDOrEmpty("participant"); p != alice.JID {
+		t.Fatalf("receipt names %v, want %v", p, alice.JID)
+	}
 	if chats := e.do("GET", "/api/sessions/wa/chats", nil).list(); chats[0].(map[string]any)["unreadCount"] != float64(0) {
 		t.Fatalf("chats: %v", chats)
 	}

@@ -91,9 +91,9 @@ func (s *Service) tombstone(ctx context.Context, sessionID string, r engine.Revo
 
 func (s *Service) received(ctx context.Context, sessionID string, in *engine.Message) error {
 	c := stored(in.Content)
-	c.PushName, c.FromLID, c.ChatLID = in.PushName, in.FromLID, in.ChatLID
+	c.PushName, c.FromLID, c.ChatLID, c.SenderAs = in.PushName, in.FromLID, in.ChatLID, in.SenderAs
 	if in.Type == engine.TypeRevoked { // deleted for everyone before it reached OpenWA: no content at all
-		c = content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID}
+		c = content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID, SenderAs: in.SenderAs}
 	}
 	if in.Type != engine.TypeRevoked && in.Media != nil {
 		// Kept without its bytes rather than lost when they could not be fetched.
@@ -168,7 +168,7 @@ func (s *Service) replacePlaceholder(ctx context.Context, sessionID string, row 
 // decrypted, with message.undecryptable; once per WhatsApp id.
 func (s *Service) undecryptable(ctx context.Context, sessionID string, u engine.Undecryptable) error {
 	in := u.Message
-	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID})
+	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID, SenderAs: in.SenderAs})
 	now := store.Now()
 	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
 		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(engine.TypeUndecryptable), Content: b,
@@ -347,7 +347,7 @@ func (s *Service) Read(ctx context.Context, sessionID, chatID string, refs []str
 			stored = append(stored, id)
 			if engine.IsGroup(chatID) {
 				c := parseContent(m.Content)
-				sender = cmp.Or(c.FromLID, m.Sender) // as WhatsApp named the sender
+				sender = cmp.Or(c.SenderAs, c.FromLID, m.Sender) // as WhatsApp named the sender
 			}
 		case !errors.Is(err, store.ErrNotFound):
 			return err

@@ -45,6 +45,9 @@ type content struct {
 	PushName string         `json:"pushName,omitempty"`
 	FromLID  string         `json:"fromLid,omitempty"`
 	ChatLID  string         `json:"chatLid,omitempty"`
+	// SenderAs is the sender as WhatsApp named it in the message (internal:
+	// read receipts and reaction keys must name the sender the same way).
+	SenderAs string `json:"senderAs,omitempty"`
 }
 
 // stored is c's stored form; its media (the bytes) is stored apart and

@@ -143,6 +143,7 @@ func receivedMessage(e *events.Message, pn pnLookup) *engine.Message {
 		Timestamp: e.Info.Timestamp.UTC(), Type: engine.TypeUnknown}
 	from, fromLID := phoneOf(e.Info.Sender, e.Info.SenderAlt, pn)
 	m.From, m.FromLID = from.String(), jidString(fromLID)
+	m.SenderAs = e.Info.Sender.ToNonAD().String()
 	chatAlt := e.Info.SenderAlt // a 1:1 chat from a contact is the contact
 	if e.Info.IsFromMe {
 		chatAlt = e.Info.RecipientAlt // the account's own message: the chat is its recipient

@@ -321,8 +321,18 @@ func (s *Server) SendMessage(ctx context.Context, from *Contact, id, typ string,
 
 // SendGroupText writes text in a group from the contact, as WhatsApp clients
 // do: its sender key goes to the linked device Signal-encrypted, the text
-// encrypted with that sender key.
+// encrypted with that sender key. The group addresses its members by LID.
 func (s *Server) SendGroupText(ctx context.Context, from *Contact, group types.JID, id, text string) error {
+	return s.sendGroupText(ctx, from, group, id, text, false)
+}
+
+// SendGroupTextByPN is SendGroupText in a group that addresses its members by
+// phone number (the LID beside it), as older groups do.
+func (s *Server) SendGroupTextByPN(ctx context.Context, from *Contact, group types.JID, id, text string) error {
+	return s.sendGroupText(ctx, from, group, id, text, true)
+}
+
+func (s *Server) sendGroupText(ctx context.Context, from *Contact, group types.JID, id, text string, byPN bool) error {
 	c, err := s.last()
 	if err != nil {
 		return err
@@ -343,9 +353,13 @@ func (s *Server) SendGroupText(ctx context.Context, from *Contact, group types.J
 	if err != nil {
 		return err
 	}
-	return c.Send(ctx, waBinary.Node{Tag: "message",
-		Attrs: waBinary.Attrs{"from": group, "participant": from.LID, "participant_pn": from.JID, "addressing_mode": "lid",
-			"id": id, "t": time.Now().Unix(), "type": "text", "notify": "Contact " + from.JID.User},
+	attrs := waBinary.Attrs{"from": group, "participant": from.LID, "participant_pn": from.JID, "addressing_mode": "lid",
+		"id": id, "t": time.Now().Unix(), "type": "text", "notify": "Contact " + from.JID.User}
+	if byPN {
+		delete(attrs, "participant_pn")
+		attrs["participant"], attrs["participant_lid"], attrs["addressing_mode"] = from.JID, from.LID, "pn"
+	}
+	return c.Send(ctx, waBinary.Node{Tag: "message", Attrs: attrs,
 		Content: []waBinary.Node{dist, {Tag: "enc", Attrs: waBinary.Attrs{"v": "2", "type": "skmsg"}, Content: sk.SignedSerialize()}}})
 }
 
