@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"strings"
 	"time"
 )
@@ -63,12 +66,37 @@ type Quoted struct {
 	Text   string `json:"text,omitempty"` // its text or caption
 }
 
-// Media is message media. Data is set on send; on receipt Data holds the
-// downloaded bytes (engines download outside their event handlers).
+// Media is message media. Data is set on send; on receipt either Data holds
+// the downloaded bytes or Open reads them (Size of them) from where the
+// engine keeps them until the message is committed, so that large media go
+// to storage without being held in memory.
 type Media struct {
-	Data     []byte
+	Data []byte
+	// Open reads the received bytes from the start; valid only while the
+	// engine's commit of the message runs, ErrMediaGone after.
+	Open     func() (io.ReadCloser, error)
+	Size     int64
 	Mimetype string
 	Filename string
+}
+
+// ErrMediaGone is Media.Open after the engine stopped waiting for the
+// commit: the message is not acknowledged, WhatsApp delivers it again.
+var ErrMediaGone = errors.New("engine: the received media is no longer kept")
+
+// Body opens the received bytes, whichever form they take, with their size;
+// nil when there are none.
+func (m *Media) Body() (io.ReadCloser, int64, error) {
+	switch {
+	case m == nil:
+		return nil, 0, nil
+	case m.Open != nil && m.Size > 0:
+		r, err := m.Open()
+		return r, m.Size, err
+	case len(m.Data) > 0:
+		return io.NopCloser(bytes.NewReader(m.Data)), int64(len(m.Data)), nil
+	}
+	return nil, 0, nil
 }
 
 // Location is a point on the map.

@@ -353,8 +353,12 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 		t.Fatalf("revoke: %v", pm)
 	}
 
-	// Alice sends a photo: OpenWA downloads it and serves it from its media store.
-	jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{3}, 4096)...)
+	// Alice sends a photo of a few MiB: OpenWA streams it from the download
+	// into its media store and serves it byte-identical.
+	jpeg := []byte{0xff, 0xd8, 0xff, 0xe0}
+	for i := range 3 << 20 {
+		jpeg = append(jpeg, byte(i*7+i>>11))
+	}
 	up, err := srv.Upload(jpeg, whatsmeow.MediaImage)
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +368,7 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	}
 	in := e.firstInbound("wa")
 	m, _ := in["media"].(map[string]any)
-	if in["type"] != "image" || m == nil {
+	if in["type"] != "image" || m == nil || m["size"] != float64(len(jpeg)) || m["mimetype"] != "image/jpeg" {
 		t.Fatalf("received: %v", in)
 	}
 	dl := e.do("GET", "/api/sessions/wa/media/"+m["id"].(string), nil)

@@ -17,7 +17,10 @@ var ErrNotFound = errors.New("media: not found")
 
 // Store keeps blobs.
 type Store interface {
-	Put(ctx context.Context, key string, data []byte, mimetype string) error
+	// Put stores the size bytes r yields under key, streamed, never held
+	// whole in memory; a reader that fails or yields another number of
+	// bytes stores nothing and leaves an existing blob as it was.
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	// Get opens a blob; the caller closes it.
 	Get(ctx context.Context, key string) (io.ReadCloser, int64, error)
 	Delete(ctx context.Context, key string) error
@@ -30,6 +33,9 @@ type Store interface {
 	URL(ctx context.Context, key, disposition string) (string, error)
 	Ping(ctx context.Context) error
 }
+
+// ErrSize is a Put whose reader yielded another number of bytes than announced.
+var ErrSize = errors.New("media: the reader yielded another size than announced")
 
 // CheckKey refuses keys that could leave the storage root: empty, absolute,
 // with empty, "." or ".." segments, backslashes or control characters.

@@ -1,11 +1,13 @@
 package message
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
@@ -99,13 +101,14 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 		// Kept without its bytes rather than lost when they could not be fetched.
 		c.Media = &Media{Mimetype: in.Media.Mimetype, Filename: in.Media.Filename, Missing: true}
 	}
-	if in.Type != engine.TypeRevoked && in.Media != nil && len(in.Media.Data) > 0 {
+	if in.Type != engine.TypeRevoked && in.Media != nil && (len(in.Media.Data) > 0 || in.Media.Open != nil && in.Media.Size > 0) {
 		if old, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.WAMessageID); err == nil && old.Type != string(engine.TypeUndecryptable) {
 			return nil // redelivered: stored already, media included
 		}
-		mt := documentType(sniff(in.Media.Data, in.Type), in.Media.Mimetype, in.Media.Filename)
-		m, err := s.storeMedia(ctx, sessionID, in.Media.Data, mt, in.Media.Filename)
+		m, err := s.storeReceivedMedia(ctx, sessionID, in)
 		switch {
+		case errors.Is(err, engine.ErrMediaGone):
+			return err // the engine gave up waiting: WhatsApp delivers it again, bytes included
 		case apperr.Unavailable(err):
 			return err // the storage is away: try again
 		case err != nil:
@@ -368,4 +371,20 @@ func (s *Service) Read(ctx context.Context, sessionID, chatID string, refs []str
 		}
 	}
 	return nil
+}
+
+// storeReceivedMedia streams a received message's media into storage; only
+// the first bytes, which say the type, are read into memory.
+func (s *Service) storeReceivedMedia(ctx context.Context, sessionID string, in *engine.Message) (*Media, error) {
+	body, size, err := in.Media.Body()
+	if err != nil {
+		return nil, fmt.Errorf("open received media: %w", err)
+	}
+	defer body.Close()
+	head := make([]byte, min(size, 512))
+	if _, err := io.ReadFull(body, head); err != nil {
+		return nil, fmt.Errorf("read received media: %w", err)
+	}
+	mt := documentType(sniff(head, in.Type), in.Media.Mimetype, in.Media.Filename)
+	return s.storeMedia(ctx, sessionID, io.MultiReader(bytes.NewReader(head), body), size, mt, in.Media.Filename)
 }

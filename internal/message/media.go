@@ -74,7 +74,7 @@ func (s *Service) ingest(ctx context.Context, sessionID string, typ engine.Messa
 	} else {
 		mt = documentType(mt, in.Mimetype, in.Filename)
 	}
-	return s.storeMedia(ctx, sessionID, data, mt, in.Filename)
+	return s.storeMedia(ctx, sessionID, bytes.NewReader(data), int64(len(data)), mt, in.Filename)
 }
 
 // documentType picks a document's type: the sniffed one when the bytes say
@@ -103,15 +103,16 @@ func cleanMimetype(s string) string {
 	return mt
 }
 
-func (s *Service) storeMedia(ctx context.Context, sessionID string, data []byte, mimetype, filename string) (*Media, error) {
+// storeMedia streams size bytes from r into storage and records them.
+func (s *Service) storeMedia(ctx context.Context, sessionID string, r io.Reader, size int64, mimetype, filename string) (*Media, error) {
 	filename = path.Base(strings.ReplaceAll(filename, "\\", "/"))
 	if filename == "." || filename == "/" || len(filename) > 255 {
 		filename = ""
 	}
 	id := "med_" + randomHex(12)
 	row := &store.Media{ID: id, SessionID: sessionID, StorageKey: "sessions/" + sessionID + "/media/" + id,
-		Mimetype: mimetype, Size: int64(len(data)), Filename: filename, CreatedAt: store.Now()}
-	if err := s.opts.Media.Put(ctx, row.StorageKey, data, mimetype); err != nil {
+		Mimetype: mimetype, Size: size, Filename: filename, CreatedAt: store.Now()}
+	if err := s.opts.Media.Put(ctx, row.StorageKey, r, size, mimetype); err != nil {
 		return nil, apperr.New(apperr.ServiceUnavailable, "media storage failed").Wrap(err)
 	}
 	if err := s.opts.Store.CreateMedia(ctx, row); err != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestRetention(t *testing.T) {
 		age time.Duration
 	}{{"med_old", 31 * 24 * time.Hour}, {"med_new", time.Hour}} {
 		key := "sessions/s/media/" + m.id
-		blobs.Put(ctx, key, []byte("x"), "")
+		blobs.Put(ctx, key, strings.NewReader("x"), 1, "")
 		if err := st.CreateMedia(ctx, &store.Media{ID: m.id, SessionID: "s", StorageKey: key, Mimetype: "image/png", Size: 1,
 			CreatedAt: now.Add(-m.age).UnixMilli()}); err != nil {
 			t.Fatal(err)

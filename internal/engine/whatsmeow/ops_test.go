@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func paired(t *testing.T, srv *fakewa.Server) (*Engine, chan engine.Event) {
 	t.Helper()
 	ctx := context.Background()
 	events := make(chan engine.Event, 256)
-	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- ev }})
+	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- keepMedia(t, ev) }})
 	e.transport = srv.Transport()
 	if err := e.Connect(ctx); err != nil {
 		t.Fatal(err)
@@ -44,6 +45,24 @@ func paired(t *testing.T, srv *fakewa.Server) (*Engine, chan engine.Event) {
 		}
 	}
 	return e, events
+}
+
+// keepMedia reads a received message's media into Data while the engine
+// still keeps it (during the commit, which Emit is here), as the message
+// service streams it into storage then.
+func keepMedia(t testing.TB, ev engine.Event) engine.Event {
+	if rcv, ok := ev.(engine.MessageReceived); ok && rcv.Message.Media != nil && rcv.Message.Media.Open != nil {
+		r, n, err := rcv.Message.Media.Body()
+		if err != nil {
+			t.Errorf("open received media: %v", err)
+			return ev
+		}
+		defer r.Close()
+		if rcv.Message.Media.Data, err = io.ReadAll(r); err != nil || int64(len(rcv.Message.Media.Data)) != n {
+			t.Errorf("read received media: %d of %d bytes: %v", len(rcv.Message.Media.Data), n, err)
+		}
+	}
+	return ev
 }
 
 // waitFor returns the next event of type T, skipping others.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -201,7 +202,8 @@ func (e *Engine) received(v *events.Message) bool {
 		// Statuses are many and short-lived: their media only when the session asks for it.
 		fetch := !engine.IsStatus(rcv.Message.ChatID) || e.opts.DownloadStatusMedia
 		if media := downloadable(v.Message); fetch && media != nil && rcv.Message.Media != nil && cli != nil {
-			e.download(ctx, cli, media, rcv.Message)
+			// The bytes stay in a temporary file until the message is committed.
+			defer e.download(ctx, cli, media, rcv.Message)()
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, commitWait)
@@ -213,30 +215,49 @@ func (e *Engine) received(v *events.Message) bool {
 	return true
 }
 
-// download fetches a received message's media into m, or leaves it without
-// bytes (and says why in the log).
-func (e *Engine) download(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, m *engine.Message) {
-	select { // a few downloads at a time in the process: a burst of media cannot take all memory
+// download fetches a received message's media into a temporary file that
+// m's media opens, or leaves it without bytes (and says why in the log); the
+// returned func removes the file.
+func (e *Engine) download(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, m *engine.Message) (done func()) {
+	done = func() {}
+	select { // a few downloads at a time in the process: a burst of media cannot take all memory or disk
 	case e.shared.downloads <- struct{}{}:
 		defer func() { <-e.shared.downloads }()
 	case <-ctx.Done():
-		return
+		return done
 	}
 	e.mu.Lock()
 	limit := e.maxDownload
 	e.mu.Unlock()
 	if sized, ok := media.(interface{ GetFileLength() uint64 }); ok && sized.GetFileLength() > uint64(limit) {
 		e.log().Warn("received media too large to download", "id", m.WAMessageID, "bytes", sized.GetFileLength())
-		return
+		return done
 	}
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	data, err := fetchMedia(dctx, cli, media, limit)
+	f, size, err := fetchMedia(dctx, cli, media, limit)
 	cancel()
 	if err != nil {
 		e.log().Warn("cannot download received media", "id", m.WAMessageID, "err", err)
-		return
+		return done
 	}
-	m.Media.Data = data
+	var mu sync.Mutex
+	gone := false
+	m.Media.Size = size
+	m.Media.Open = func() (io.ReadCloser, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if gone {
+			return nil, engine.ErrMediaGone
+		}
+		return io.NopCloser(io.NewSectionReader(f, 0, size)), nil
+	}
+	return func() {
+		mu.Lock()
+		gone = true
+		mu.Unlock()
+		f.Close()
+		os.Remove(f.Name())
+	}
 }
 
 // undecryptable reports a message the device could not decrypt; whatsmeow
@@ -264,28 +285,31 @@ func (e *Engine) undecryptable(v *events.UndecryptableMessage) {
 // errTooLarge is a download that grew past the engine's limit.
 var errTooLarge = errors.New("media larger than the download limit")
 
-// fetchMedia fetches and decrypts media through a temporary file that may not
+// fetchMedia fetches and decrypts media into a temporary file that may not
 // grow past the limit (plus the encryption's padding and MAC), whatever size
-// the sender declared: a sender cannot make OpenWA hold more than the limit
-// in memory, and memory holds only the decrypted bytes.
-func fetchMedia(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, limit int64) ([]byte, error) {
+// the sender declared, and returns the file with the decrypted size; the
+// caller closes and removes it. The bytes never sit whole in memory.
+func fetchMedia(ctx context.Context, cli *whatsmeow.Client, media whatsmeow.DownloadableMessage, limit int64) (*os.File, int64, error) {
 	f, err := os.CreateTemp("", "openwa-media-*")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	fail := func(err error) (*os.File, int64, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, 0, err
+	}
 	if err := cli.DownloadToFile(ctx, media, &cappedFile{File: f, max: limit + 32}); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return fail(err)
+	case st.Size() > limit:
+		return fail(errTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		err = errTooLarge
-	}
-	return data, err
+	return f, st.Size(), nil
 }
 
 // cappedFile is a file that refuses writes past max bytes.

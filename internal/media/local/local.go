@@ -43,8 +43,10 @@ func (s *Store) path(key string) (string, error) {
 	return p, nil
 }
 
-// Put writes the blob atomically: a reader sees the old blob or the whole new one.
-func (s *Store) Put(_ context.Context, key string, data []byte, _ string) error {
+// Put writes the blob atomically, streamed through a temporary file in the
+// same folder renamed into place: a reader sees the old blob or the whole new
+// one, and a failed or short write leaves nothing.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, _ string) error {
 	p, err := s.path(key)
 	if err != nil {
 		return err
@@ -57,7 +59,10 @@ func (s *Store) Put(_ context.Context, key string, data []byte, _ string) error 
 		return err
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	n, werr := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, size+1))
+	if werr == nil && n != size {
+		werr = fmt.Errorf("%w: %d bytes, want %d", media.ErrSize, n, size)
+	}
 	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
 		os.Remove(tmp)
 		return err
@@ -136,4 +141,17 @@ func (s *Store) Ping(context.Context) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// ctxReader stops a copy once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

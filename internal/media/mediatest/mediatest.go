@@ -3,11 +3,15 @@
 package mediatest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/media/s3"
@@ -21,7 +25,7 @@ func Run(t *testing.T, s media.Store) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	if err := s.Put(ctx, "sessions/a/media/x.png", []byte("png"), "image/png"); err != nil {
+	if err := s.Put(ctx, "sessions/a/media/x.png", strings.NewReader("png"), 3, "image/png"); err != nil {
 		t.Fatal(err)
 	}
 	r, n, err := s.Get(ctx, "sessions/a/media/x.png")
@@ -51,9 +55,9 @@ func Run(t *testing.T, s media.Store) {
 	if err := s.Delete(ctx, "sessions/a/media/x.png"); err != nil {
 		t.Fatalf("deleting a missing blob: %v", err)
 	}
-	s.Put(ctx, "sessions/a/media/1", []byte("1"), "")
-	s.Put(ctx, "sessions/a/media/2", []byte("2"), "")
-	s.Put(ctx, "sessions/ab/media/3", []byte("3"), "")
+	put(t, s, "sessions/a/media/1", "1")
+	put(t, s, "sessions/a/media/2", "2")
+	put(t, s, "sessions/ab/media/3", "3")
 	if err := s.DeletePrefix(ctx, "sessions/a"); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ func Run(t *testing.T, s media.Store) {
 	}
 	for _, key := range []string{"../secret", "sessions/../../secret", "/etc/passwd", "a/./b", "a//b", "..",
 		`..\\secret`, "a/\x00b", "", "C:/x", "sessions/a/../../../secret"} {
-		if err := s.Put(ctx, key, []byte("x"), ""); err == nil {
+		if err := s.Put(ctx, key, strings.NewReader("x"), 1, ""); err == nil {
 			t.Errorf("Put %q accepted", key)
 		}
 		if _, _, err := s.Get(ctx, key); err == nil {
@@ -80,6 +84,87 @@ func Run(t *testing.T, s media.Store) {
 			t.Errorf("DeletePrefix %q accepted", key)
 		}
 	}
+	runStreaming(t, s)
+}
+
+func put(t *testing.T, s media.Store, key, data string) {
+	t.Helper()
+	if err := s.Put(context.Background(), key, strings.NewReader(data), int64(len(data)), ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runStreaming checks that a blob larger than one upload part arrives
+// byte-identical with its size, and that a reader that fails, or yields
+// fewer or more bytes than announced, stores nothing and leaves an existing
+// blob as it was.
+func runStreaming(t *testing.T, s media.Store) {
+	ctx := context.Background()
+	const size = 17<<20 + 3 // past the S3 client's 16 MiB part: a multipart upload
+	want := sha256.New()
+	if _, err := io.Copy(want, pattern(size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "sessions/big/media/b", pattern(size), size, "video/mp4"); err != nil {
+		t.Fatalf("put %d bytes: %v", size, err)
+	}
+	r, n, err := s.Get(ctx, "sessions/big/media/b")
+	if err != nil || n != size {
+		t.Fatalf("get big: %d %v", n, err)
+	}
+	got := sha256.New()
+	m, _ := io.Copy(got, r)
+	r.Close()
+	if m != size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		t.Fatalf("big blob: %d bytes read, same=%v", m, bytes.Equal(got.Sum(nil), want.Sum(nil)))
+	}
+
+	put(t, s, "sessions/big/media/old", "old")
+	broken := errors.New("connection reset")
+	for name, c := range map[string]struct {
+		r    io.Reader
+		size int64
+	}{
+		"failing": {io.MultiReader(pattern(1<<20), iotest.ErrReader(broken)), 2 << 20},
+		"short":   {pattern(1000), 1001},
+		"long":    {pattern(1002), 1001},
+	} {
+		for _, key := range []string{"sessions/big/media/new", "sessions/big/media/old"} {
+			if err := s.Put(ctx, key, c.r, c.size, ""); err == nil {
+				t.Errorf("%s reader into %s: stored", name, key)
+			}
+		}
+		if ok, _ := s.Exists(ctx, "sessions/big/media/new"); ok {
+			t.Errorf("%s reader: a blob was left", name)
+		}
+		r, _, err := s.Get(ctx, "sessions/big/media/old")
+		if err != nil {
+			t.Fatalf("%s reader: the old blob is gone: %v", name, err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if string(b) != "old" {
+			t.Errorf("%s reader: the old blob became %q", name, b)
+		}
+	}
+	if err := s.DeletePrefix(ctx, "sessions/big"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pattern yields n bytes that are not all alike, without holding them.
+func pattern(n int64) io.Reader {
+	return io.LimitReader(&counter{}, n)
+}
+
+type counter struct{ i uint32 }
+
+func (c *counter) Read(p []byte) (int, error) {
+	for k := range p {
+		c.i = c.i*1664525 + 1013904223
+		p[k] = byte(c.i >> 24)
+	}
+	return len(p), nil
 }
 
 // S3Config returns the configuration of a new, empty bucket, removed when the test ends.

@@ -3,7 +3,6 @@
 package s3
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,14 +74,38 @@ func notFound(err error) bool {
 	return errors.As(err, &r) && (r.Code == "NoSuchKey" || r.StatusCode == 404)
 }
 
-// Put uploads a blob.
-func (s *Store) Put(ctx context.Context, key string, data []byte, mimetype string) error {
+// Put uploads a blob, streamed with its size known: one request, or a
+// multipart upload of bounded parts for large blobs; a reader that yields
+// another size fails the upload and stores nothing.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if err := media.CheckKey(key); err != nil {
 		return err
 	}
-	_, err := s.c.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: mimetype})
+	cr := &countingReader{r: r}
+	_, err := s.c.PutObject(ctx, s.bucket, key, cr, size, minio.PutObjectOptions{ContentType: contentType})
+	if err == nil && cr.n == size {
+		var one [1]byte
+		if n, _ := io.ReadFull(r, one[:]); n > 0 {
+			cr.n++ // more than announced
+		}
+	}
+	if err == nil && cr.n != size {
+		_ = s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+		return fmt.Errorf("%w: %d bytes, want %d", media.ErrSize, cr.n, size)
+	}
 	return err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Get opens a blob.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/openwa/openwa/internal/media/mediatest"
@@ -25,7 +26,7 @@ func TestSignedURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := st.Put(ctx, "sessions/s/media/a", []byte("hello"), "text/plain"); err != nil {
+	if err := st.Put(ctx, "sessions/s/media/a", strings.NewReader("hello"), 5, "text/plain"); err != nil {
 		t.Fatal(err)
 	}
 	u, err := st.URL(ctx, "sessions/s/media/a", `attachment; filename="a.txt"`)
