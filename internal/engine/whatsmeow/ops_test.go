@@ -24,9 +24,15 @@ import (
 // paired is an engine linked to the fake server's phone 15557654321 and READY.
 func paired(t *testing.T, srv *fakewa.Server) (*Engine, chan engine.Event) {
 	t.Helper()
+	return pairedWith(t, srv, func(ev engine.Event) engine.Event { return keepMedia(t, ev) })
+}
+
+// pairedWith is paired with each event passed through commit first.
+func pairedWith(t *testing.T, srv *fakewa.Server, commit func(engine.Event) engine.Event) (*Engine, chan engine.Event) {
+	t.Helper()
 	ctx := context.Background()
 	events := make(chan engine.Event, 256)
-	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- keepMedia(t, ev) }})
+	e := New(testDevices(t), engine.Options{SessionID: "s", Auth: &memAuth{}, Emit: func(ev engine.Event) { events <- commit(ev) }})
 	e.transport = srv.Transport()
 	if err := e.Connect(ctx); err != nil {
 		t.Fatal(err)
