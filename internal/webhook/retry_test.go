@@ -148,7 +148,7 @@ func TestRetriesFollowTheSchedule(t *testing.T) {
 			!strings.HasPrefix(*first.LastError, "receiver answered 404 Not Found: Cannot POST /hook") || len(*first.LastError) > 300 {
 			t.Fatalf("first attempt: %+v %v", first, *first.LastError)
 		}
-		time.Sleep(3 * time.Hour)
+		time.Sleep(4 * time.Hour) // the five waits are at most 2 h 35 min + 20 %
 		synctest.Wait()
 		d := latest(t, ctx, s, w.ID)
 		if d.Status != "delivered" || d.Attempts != 6 {
