@@ -11,7 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/openwa/openwa/internal/apperr"
-	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/directory"
 	"github.com/openwa/openwa/internal/stamp"
 )
 
@@ -201,19 +201,4 @@ func writeResponse(w http.ResponseWriter, resp *ErrorResponse) {
 }
 
 // engineError translates engine failures into API errors.
-func engineError(err error) error {
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	switch {
-	case errors.Is(err, engine.ErrNotConnected), errors.Is(err, engine.ErrNotPaired):
-		return apperr.New(apperr.SessionNotReady, "the session is not connected").Wrap(err)
-	case errors.Is(err, engine.ErrNotFound):
-		return apperr.New(apperr.NotFound, "%v", err).Wrap(err)
-	case errors.Is(err, engine.ErrUnsupported):
-		return apperr.New(apperr.EngineNotSupported, "the session's engine cannot do this").Wrap(err)
-	case errors.Is(err, engine.ErrBadChatID):
-		return apperr.Field("chatId", engine.ErrBadChatID.Error())
-	}
-	return apperr.New(apperr.EngineError, "the engine failed: %v", err).Wrap(err)
-}
+func engineError(err error) error { return directory.EngineError(err) }

@@ -22,6 +22,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/config"
+	"github.com/openwa/openwa/internal/directory"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/event/catalog"
 	"github.com/openwa/openwa/internal/message"
@@ -88,6 +89,7 @@ type Server struct {
 	healthMu sync.Mutex
 	failures map[string]int // failed health checks in a row, by component
 	api      huma.API
+	dir      *directory.Service // contacts, groups, chats
 }
 
 // New builds the server and registers every route.
