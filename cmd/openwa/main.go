@@ -145,13 +145,13 @@ func keysCreateFlags(args []string, stderr io.Writer) (auth.CreateInput, error) 
 	if fs.NArg() > 0 {
 		return in, fmt.Errorf("keys create: unexpected argument %q", fs.Arg(0))
 	}
-	if *role != auth.RoleAdmin && *role != auth.RoleSession {
+	if r := auth.Role(*role); r != auth.RoleAdmin && r != auth.RoleSession {
 		return in, fmt.Errorf("--role %q: want admin or session", *role)
 	}
 	if *name == "" {
 		return in, errors.New("--name: required: a name to recognise the key by")
 	}
-	in.Role, in.Name = *role, *name
+	in.Role, in.Name = auth.Role(*role), *name
 	for _, id := range strings.Split(*sessions, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			in.Sessions = append(in.Sessions, id)

@@ -22,16 +22,22 @@ import (
 	"github.com/openwa/openwa/internal/store"
 )
 
+// Role is what an API key may do.
+type Role string
+
 // Roles of API keys.
 const (
-	RoleAdmin   = "admin"
-	RoleSession = "session"
+	RoleAdmin   Role = "admin"
+	RoleSession Role = "session"
 )
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleSession}
 
 // Principal is the caller behind a request.
 type Principal struct {
 	KeyID     string
-	Role      string
+	Role      Role
 	Sessions  []string  // for session keys: the sessions it may use
 	ExpiresAt time.Time // when the key expires; zero: never
 }
@@ -48,7 +54,7 @@ func (p *Principal) CanSession(id string) bool {
 type Key struct {
 	ID         string      `json:"id"`
 	Name       string      `json:"name"`
-	Role       string      `json:"role" enum:"admin,session"`
+	Role       Role        `json:"role"`
 	Sessions   []string    `json:"sessions"`
 	Prefix     string      `json:"prefix" doc:"The first characters of the key, to recognise it."`
 	ExpiresAt  *stamp.Time `json:"expiresAt"`
@@ -141,7 +147,7 @@ func (s *Service) Bootstrap(ctx context.Context, apiKey string, out io.Writer) e
 // CreateInput is a key to create.
 type CreateInput struct {
 	Name      string
-	Role      string
+	Role      Role
 	Sessions  []string
 	ExpiresAt *time.Time
 }
@@ -172,9 +178,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, error) {
 	return k, nil
 }
 
-func (s *Service) store(ctx context.Context, name, role string, sessions []string, expires *time.Time, raw string) (*Key, error) {
+func (s *Service) store(ctx context.Context, name string, role Role, sessions []string, expires *time.Time, raw string) (*Key, error) {
 	row := &store.APIKey{ID: "key_" + randomHex(8), Name: name, Hash: Hash(raw), Prefix: Prefix(raw),
-		Role: role, Sessions: sessions, CreatedAt: store.Now()}
+		Role: string(role), Sessions: sessions, CreatedAt: store.Now()}
 	if expires != nil {
 		row.ExpiresAt = expires.UnixMilli()
 	}
@@ -191,7 +197,7 @@ func randomHex(n int) string {
 }
 
 func view(k *store.APIKey) *Key {
-	out := &Key{ID: k.ID, Name: k.Name, Role: k.Role, Sessions: k.Sessions, Prefix: k.Prefix, CreatedAt: store.Time(k.CreatedAt)}
+	out := &Key{ID: k.ID, Name: k.Name, Role: Role(k.Role), Sessions: k.Sessions, Prefix: k.Prefix, CreatedAt: store.Time(k.CreatedAt)}
 	if out.Sessions == nil {
 		out.Sessions = []string{}
 	}
@@ -270,7 +276,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		return nil, apperr.New(apperr.Unauthorized, "API key expired")
 	}
 	s.touch(ctx, k.ID, now)
-	p := &Principal{KeyID: k.ID, Role: k.Role, Sessions: k.Sessions}
+	p := &Principal{KeyID: k.ID, Role: Role(k.Role), Sessions: k.Sessions}
 	if k.ExpiresAt > 0 {
 		p.ExpiresAt = store.Time(k.ExpiresAt).Time
 	}

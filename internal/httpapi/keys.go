@@ -14,7 +14,7 @@ import (
 type createKeyInput struct {
 	Body struct {
 		Name      string     `json:"name" minLength:"1" maxLength:"128"`
-		Role      string     `json:"role" enum:"admin,session"`
+		Role      auth.Role  `json:"role"`
 		Sessions  []string   `json:"sessions,omitempty" maxItems:"1000" doc:"For session keys: the session ids it may use."`
 		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	}

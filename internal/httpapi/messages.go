@@ -79,11 +79,11 @@ type sendPollInput struct {
 type listMessagesInput struct {
 	SessionPath
 	PageQuery
-	ChatID    string    `query:"chatId" maxLength:"128"`
-	Direction string    `query:"direction" enum:"in,out"`
-	Status    string    `query:"status" enum:"queued,sending,sent,delivered,read,played,failed"`
-	Since     time.Time `query:"since" doc:"Only messages at or after this time (RFC 3339)."`
-	Until     time.Time `query:"until" doc:"Only messages before this time (RFC 3339)."`
+	ChatID    string         `query:"chatId" maxLength:"128"`
+	Direction string         `query:"direction" enum:"in,out"`
+	Status    message.Status `query:"status"`
+	Since     time.Time      `query:"since" doc:"Only messages at or after this time (RFC 3339)."`
+	Until     time.Time      `query:"until" doc:"Only messages before this time (RFC 3339)."`
 }
 
 type messagePath struct {
@@ -141,7 +141,7 @@ func (s *Server) messageRoutes() {
 			if err := s.sessionExists(ctx, in.ID); err != nil {
 				return nil, err
 			}
-			f := message.ListFilter{SessionID: in.ID, Direction: in.Direction, Status: in.Status,
+			f := message.ListFilter{SessionID: in.ID, Direction: in.Direction, Status: string(in.Status),
 				Limit: in.Limit, Offset: in.offset()}
 			if in.ChatID != "" {
 				chat, err := engine.NormalizeChatID(in.ChatID)

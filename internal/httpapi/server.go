@@ -122,6 +122,7 @@ func New(opts Options) *Server {
 	}
 	// Times are written as stamp.Time; their schema is time.Time's (string, date-time).
 	cfg.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[stamp.Time](), reflect.TypeFor[time.Time]())
+	registerEnums(cfg.Components.Schemas)
 	s.api = humago.New(routeMux{mux}, cfg)
 	// The read deadline of a body is set once, by outer, for every route;
 	// huma would otherwise replace it with its own 5 s on the routes it serves.

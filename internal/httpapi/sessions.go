@@ -32,7 +32,7 @@ type createSessionBody struct {
 
 type listSessionsInput struct {
 	PageQuery
-	Status string `query:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED" doc:"Only sessions in this status."`
+	Status session.Status `query:"status" doc:"Only sessions in this status."`
 }
 
 type updateSessionInput struct {
@@ -55,10 +55,10 @@ type qrOutput struct {
 
 // QRView is the QR code of API.md.
 type QRView struct {
-	QR        string         `json:"qr" doc:"The raw QR content."`
-	Image     string         `json:"image" doc:"The QR code as a PNG data URL."`
-	Status    session.Status `json:"status"`
-	ExpiresAt stamp.Time     `json:"expiresAt"`
+	QR        string     `json:"qr" doc:"The raw QR content."`
+	Image     string     `json:"image" doc:"The QR code as a PNG data URL."`
+	Status    string     `json:"status"`
+	ExpiresAt stamp.Time `json:"expiresAt"`
 }
 
 type pairingInput struct {
@@ -99,7 +99,7 @@ func (s *Server) sessionRoutes() {
 
 	huma.Register(s.api, op("list-sessions", http.MethodGet, "/api/sessions", "List sessions", tag),
 		func(ctx context.Context, in *listSessionsInput) (*ListOut[*session.Session], error) {
-			f := session.ListFilter{Status: session.Status(in.Status), Limit: in.Limit, Offset: in.offset()}
+			f := session.ListFilter{Status: in.Status, Limit: in.Limit, Offset: in.offset()}
 			if p := principalOf(ctx); !p.IsAdmin() {
 				f.IDs = append([]string{}, p.Sessions...)
 			}
@@ -178,7 +178,7 @@ func (s *Server) sessionRoutes() {
 		if in.Format == "png" {
 			return &qrOutput{ContentType: "image/png", Body: png}, nil
 		}
-		body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: st,
+		body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: string(st),
 			Image:     "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
 			ExpiresAt: qr.ExpiresAt}).Body)
 		if err != nil {

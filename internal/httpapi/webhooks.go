@@ -33,7 +33,7 @@ type DeliveryIDPath struct {
 
 type DeliveryQuery struct {
 	PageQuery
-	Status string `query:"status" enum:"pending,delivered,failed"`
+	Status webhook.DeliveryStatus `query:"status"`
 }
 
 // webhookScope says whose webhooks a route acts on: a session's, or the global ones ("").
@@ -220,7 +220,7 @@ func (s *Server) listDeliveries(ctx context.Context, scope webhookScope, session
 	if err := scope(ctx, sessionID); err != nil {
 		return nil, err
 	}
-	list, total, err := s.opts.Webhooks.Deliveries(ctx, sessionID, id, q.Status, q.Limit, q.offset())
+	list, total, err := s.opts.Webhooks.Deliveries(ctx, sessionID, id, string(q.Status), q.Limit, q.offset())
 	if err != nil {
 		return nil, err
 	}

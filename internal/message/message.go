@@ -25,6 +25,9 @@ const (
 	StatusFailed    Status = "failed"
 )
 
+// Statuses lists every message status, in the order a message goes through them.
+var Statuses = []Status{StatusQueued, StatusSending, StatusSent, StatusDelivered, StatusRead, StatusPlayed, StatusFailed}
+
 // Media describes a message's stored media.
 type Media struct {
 	ID       string `json:"id"`
@@ -94,7 +97,7 @@ type Message struct {
 	Poll        *engine.Poll         `json:"poll,omitempty"`
 	Mentions    []string             `json:"mentions,omitempty"`
 	ReplyTo     *string              `json:"replyTo"`
-	Status      Status               `json:"status" enum:"queued,sending,sent,delivered,read,played,failed"`
+	Status      Status               `json:"status"`
 	Error       *string              `json:"error"`
 	Timestamp   stamp.Time           `json:"timestamp"`
 	CreatedAt   stamp.Time           `json:"createdAt"`

@@ -101,7 +101,7 @@ type Session struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
 	Engine    string     `json:"engine"`
-	Status    Status     `json:"status" enum:"CREATED,INITIALIZING,QR_READY,AUTHENTICATED,READY,DISCONNECTED,FAILED"`
+	Status    Status     `json:"status"`
 	Phone     *string    `json:"phone"`
 	PushName  *string    `json:"pushName"`
 	LastError *string    `json:"lastError"`

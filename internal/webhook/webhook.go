@@ -49,23 +49,36 @@ type Webhook struct {
 	UpdatedAt  stamp.Time        `json:"updatedAt"`
 }
 
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+// Statuses of a delivery.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// DeliveryStatuses lists every delivery status.
+var DeliveryStatuses = []DeliveryStatus{DeliveryPending, DeliveryDelivered, DeliveryFailed}
+
 // Delivery is one (event, webhook) delivery and its latest attempt.
 type Delivery struct {
-	ID             string      `json:"id"`
-	WebhookID      string      `json:"webhookId"`
-	EventID        string      `json:"eventId"`
-	Event          string      `json:"event"`
-	Seq            int64       `json:"seq"`
-	Status         string      `json:"status" enum:"pending,delivered,failed"`
-	Attempts       int         `json:"attempts"`
-	NextAttemptAt  *stamp.Time `json:"nextAttemptAt" doc:"When the next attempt is due, while pending."`
-	LastStatusCode *int        `json:"lastStatusCode"`
-	LastError      *string     `json:"lastError"`
-	LastAttemptAt  *stamp.Time `json:"lastAttemptAt"`
-	DurationMs     int64       `json:"durationMs" doc:"Duration of the last attempt."`
-	AttemptLog     []Attempt   `json:"attemptLog" doc:"The recent attempts, oldest first, each with why it failed."`
-	CreatedAt      stamp.Time  `json:"createdAt"`
-	UpdatedAt      stamp.Time  `json:"updatedAt"`
+	ID             string         `json:"id"`
+	WebhookID      string         `json:"webhookId"`
+	EventID        string         `json:"eventId"`
+	Event          string         `json:"event"`
+	Seq            int64          `json:"seq"`
+	Status         DeliveryStatus `json:"status"`
+	Attempts       int            `json:"attempts"`
+	NextAttemptAt  *stamp.Time    `json:"nextAttemptAt" doc:"When the next attempt is due, while pending."`
+	LastStatusCode *int           `json:"lastStatusCode"`
+	LastError      *string        `json:"lastError"`
+	LastAttemptAt  *stamp.Time    `json:"lastAttemptAt"`
+	DurationMs     int64          `json:"durationMs" doc:"Duration of the last attempt."`
+	AttemptLog     []Attempt      `json:"attemptLog" doc:"The recent attempts, oldest first, each with why it failed."`
+	CreatedAt      stamp.Time     `json:"createdAt"`
+	UpdatedAt      stamp.Time     `json:"updatedAt"`
 }
 
 // Attempt is one delivery attempt in a delivery's log.
@@ -82,7 +95,7 @@ const attemptLogMax = 30
 
 func deliveryView(d *store.Delivery) *Delivery {
 	v := &Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.EventName, Seq: d.EventSeq,
-		Status: d.Status, Attempts: d.Attempts, DurationMs: d.DurationMs,
+		Status: DeliveryStatus(d.Status), Attempts: d.Attempts, DurationMs: d.DurationMs,
 		CreatedAt: store.Time(d.CreatedAt), UpdatedAt: store.Time(d.UpdatedAt)}
 	if d.Status == "pending" {
 		t := store.Time(d.NextAttemptAt)
