@@ -10,7 +10,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/auth"
 	"github.com/openwa/openwa/internal/config"
-	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/ident"
 )
 
 // CreateKey stores a new API key in the configured database, applying
@@ -21,7 +21,7 @@ func CreateKey(ctx context.Context, cfg *config.Config, in auth.CreateInput, out
 		return errors.New("--name: want 1 to 128 characters")
 	}
 	for _, id := range in.Sessions {
-		if !session.IDPattern.MatchString(id) {
+		if !ident.ValidSession(id) {
 			return fmt.Errorf("--sessions: %q is not a session id (1 to 64 letters, digits, _ or -)", id)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -179,7 +180,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, error) {
 }
 
 func (s *Service) store(ctx context.Context, name string, role Role, sessions []string, expires *time.Time, raw string) (*Key, error) {
-	row := &store.APIKey{ID: "key_" + randomHex(8), Name: name, Hash: Hash(raw), Prefix: Prefix(raw),
+	row := &store.APIKey{ID: ident.NewKey(), Name: name, Hash: Hash(raw), Prefix: Prefix(raw),
 		Role: string(role), Sessions: sessions, CreatedAt: store.Now()}
 	if expires != nil {
 		row.ExpiresAt = expires.UnixMilli()
@@ -188,12 +189,6 @@ func (s *Service) store(ctx context.Context, name string, role Role, sessions []
 		return nil, fmt.Errorf("store api key: %w", err)
 	}
 	return view(row), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func view(k *store.APIKey) *Key {

@@ -6,13 +6,12 @@ package event
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -43,10 +42,7 @@ func New(name, sessionID string, data any) *store.Event {
 		b = []byte("{}")
 	}
 	now := time.Now()
-	r := make([]byte, 8)
-	_, _ = rand.Read(r)
-	// Time first, so ids sort by creation like the seq does.
-	return &store.Event{ID: fmt.Sprintf("evt_%012x%s", now.UnixMilli(), hex.EncodeToString(r)), Name: name,
+	return &store.Event{ID: ident.NewEvent(now), Name: name,
 		SessionID: sessionID, Data: b, CreatedAt: now.UnixMilli()}
 }
 

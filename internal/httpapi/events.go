@@ -14,8 +14,8 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/event/catalog"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/realtime"
-	"github.com/openwa/openwa/internal/session"
 )
 
 // EventFilters are the filters of the event log, the stream and the WebSocket.
@@ -47,7 +47,7 @@ func subscription(ctx context.Context, f EventFilters, after int64) (realtime.Re
 		return req, apperr.Field("sessions", fmt.Sprintf("at most %d session ids", realtime.MaxActionSessions))
 	}
 	for _, id := range ids {
-		if !session.IDPattern.MatchString(id) {
+		if !ident.ValidSession(id) {
 			return req, apperr.Field("sessions", "each session id: 1 to 64 letters, digits, _ or -")
 		}
 		if !p.CanSession(id) {

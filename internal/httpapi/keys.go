@@ -8,7 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/openwa/openwa/internal/auth"
-	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/ident"
 )
 
 type createKeyInput struct {
@@ -32,7 +32,7 @@ func (s *Server) keyRoutes() {
 				return nil, err
 			}
 			for _, id := range in.Body.Sessions {
-				if !session.IDPattern.MatchString(id) {
+				if !ident.ValidSession(id) {
 					return nil, fieldErr("sessions", "each session id: want 1 to 64 letters, digits, _ or -")
 				}
 			}

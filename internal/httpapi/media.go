@@ -16,6 +16,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/message"
 )
 
@@ -46,7 +47,7 @@ type upload struct {
 	mimetype string
 }
 
-var mediaRoute = regexp.MustCompile(`^/api/sessions/[A-Za-z0-9_-]{1,64}/messages/send-(image|video|audio|document|sticker)$`)
+var mediaRoute = regexp.MustCompile(`^/api/sessions/` + ident.SessionExpr + `/messages/send-(image|video|audio|document|sticker)$`)
 
 func (s *Server) mediaRoutes() {
 	tag := "Messages"

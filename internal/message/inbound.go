@@ -12,6 +12,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -120,7 +121,7 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	}
 	b, _ := json.Marshal(c)
 	now := store.Now()
-	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
+	row := &store.Message{ID: ident.NewMessage(), SessionID: sessionID, WAMessageID: in.WAMessageID,
 		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(in.Type), Content: b,
 		Status: string(StatusDelivered), Timestamp: in.Timestamp.UnixMilli(), CreatedAt: now, UpdatedAt: now}
 	if in.FromMe {
@@ -173,7 +174,7 @@ func (s *Service) undecryptable(ctx context.Context, sessionID string, u engine.
 	in := u.Message
 	b, _ := json.Marshal(content{PushName: in.PushName, FromLID: in.FromLID, ChatLID: in.ChatLID, SenderAs: in.SenderAs})
 	now := store.Now()
-	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: in.WAMessageID,
+	row := &store.Message{ID: ident.NewMessage(), SessionID: sessionID, WAMessageID: in.WAMessageID,
 		ChatID: in.ChatID, Sender: in.From, FromMe: in.FromMe, Type: string(engine.TypeUndecryptable), Content: b,
 		Status: string(StatusDelivered), Timestamp: in.Timestamp.UnixMilli(), CreatedAt: now, UpdatedAt: now}
 	if in.FromMe {

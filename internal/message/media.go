@@ -16,6 +16,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/store"
@@ -109,7 +110,7 @@ func (s *Service) storeMedia(ctx context.Context, sessionID string, r io.Reader,
 	if filename == "." || filename == "/" || len(filename) > 255 {
 		filename = ""
 	}
-	id := "med_" + randomHex(12)
+	id := ident.NewMedia()
 	row := &store.Media{ID: id, SessionID: sessionID, StorageKey: "sessions/" + sessionID + "/media/" + id,
 		Mimetype: mimetype, Size: size, Filename: filename, CreatedAt: store.Now()}
 	if err := s.opts.Media.Put(ctx, row.StorageKey, r, size, mimetype); err != nil {

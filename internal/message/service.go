@@ -18,6 +18,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/session"
@@ -178,7 +179,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 		return nil, false, err
 	}
 	now := store.Now()
-	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: newWAID(), ChatID: chat,
+	row := &store.Message{ID: ident.NewMessage(), SessionID: sessionID, WAMessageID: newWAID(), ChatID: chat,
 		Sender: from, FromMe: true, Type: string(in.Out.Type), Content: b, Status: string(StatusQueued),
 		ExpiresAt: now + s.opts.QueueTTL.Milliseconds(), Timestamp: now, CreatedAt: now, UpdatedAt: now}
 	var idem *store.Idempotency

@@ -17,7 +17,7 @@ import (
 
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/event/catalog"
-	"github.com/openwa/openwa/internal/session"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -312,7 +312,7 @@ func applyAction(sub *Sub, allowed []string, frame []byte) error {
 		return fmt.Errorf("events: at most %d in one action", MaxActionEvents)
 	}
 	for _, id := range a.Sessions {
-		if id != "*" && !session.IDPattern.MatchString(id) {
+		if id != "*" && !ident.ValidSession(id) {
 			return fmt.Errorf("sessions: %q is not a session id (1 to 64 letters, digits, _ or -)", truncate(id))
 		}
 	}

@@ -2,13 +2,10 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"sync"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/openwa/openwa/internal/cache"
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/event"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/media"
 	"github.com/openwa/openwa/internal/store"
 )
@@ -84,9 +82,6 @@ func NewManager(opts Options) *Manager {
 	}
 }
 
-// IDPattern is what a session id may look like.
-var IDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // CreateInput is what a session is created from.
 type CreateInput struct {
 	ID     string
@@ -98,8 +93,8 @@ type CreateInput struct {
 // Create stores a new session and, unless config.autoStart is false, starts it.
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) {
 	if in.ID == "" {
-		in.ID = newID()
-	} else if !IDPattern.MatchString(in.ID) {
+		in.ID = ident.NewSession()
+	} else if !ident.ValidSession(in.ID) {
 		return nil, apperr.Field("id", "want 1 to 64 letters, digits, _ or -")
 	}
 	if in.Engine == "" {
@@ -159,12 +154,6 @@ func (m *Manager) engineNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func newID() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return "s_" + hex.EncodeToString(b)
 }
 
 // Get returns one session.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+
+	"github.com/openwa/openwa/internal/ident"
 )
 
 // Event is a row of the event log. Seq is set when it is written.
@@ -101,7 +103,7 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *Event) error {
 	for _, h := range hooks {
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO deliveries (id, event_seq, webhook_id, status, attempts,
 			next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`),
-			NewID("dlv_"), ev.Seq, h, ev.CreatedAt, ev.CreatedAt, ev.CreatedAt); err != nil {
+			ident.NewDelivery(), ev.Seq, h, ev.CreatedAt, ev.CreatedAt, ev.CreatedAt); err != nil {
 			return err
 		}
 	}

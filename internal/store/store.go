@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -274,13 +272,6 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err
-}
-
-// NewID returns prefix + 24 random hex digits.
-func NewID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
 }
 
 // Now is the current time in Unix milliseconds, the store's time unit.

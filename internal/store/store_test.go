@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/store/storetest"
 )
 
@@ -206,7 +208,7 @@ func TestDeleteSessionReachesKeysAndStragglers(t *testing.T) {
 			t.Fatalf("a key of a session with a longer id: %+v %v", k, err)
 		}
 
-		late := &Event{ID: NewID("evt_"), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		late := &Event{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
 		if err := s.AddEvents(ctx, late); err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +219,7 @@ func TestDeleteSessionReachesKeysAndStragglers(t *testing.T) {
 			t.Fatalf("a second delete leaves %d events", len(evs))
 		}
 		// Another straggler, then the id is taken again.
-		late2 := &Event{ID: NewID("evt_"), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		late2 := &Event{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
 		if err := s.AddEvents(ctx, late2); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/event/catalog"
+	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/keyed"
 	"github.com/openwa/openwa/internal/netguard"
 	"github.com/openwa/openwa/internal/stamp"
@@ -364,7 +365,7 @@ func (s *Service) Create(ctx context.Context, sessionID string, in Input) (*Webh
 		return nil, err
 	}
 	now := store.Now()
-	row := &store.Webhook{ID: store.NewID("wh_"), SessionID: sessionID, URL: *in.URL, Events: string(events),
+	row := &store.Webhook{ID: ident.NewWebhook(), SessionID: sessionID, URL: *in.URL, Events: string(events),
 		Headers: headers, Secret: s.seal.seal(secret), Active: in.Active == nil || *in.Active,
 		RetryCount: DefaultRetryCount, CreatedAt: now, UpdatedAt: now}
 	if in.RetryCount != nil {
