@@ -86,6 +86,8 @@ func TestNotReady(t *testing.T) {
 			return err
 		},
 		"SetBlocked":  func(id string) error { return d.SetBlocked(ctx, id, contact, true) },
+		"LID":         func(id string) error { _, err := d.LID(ctx, id, "123456789"); return err },
+		"LIDByPhone":  func(id string) error { _, err := d.LIDByPhone(ctx, id, "15550000001"); return err },
 		"Groups":      func(id string) error { _, _, err := d.Groups(ctx, id, directory.Page{Limit: 10}); return err },
 		"Group":       func(id string) error { _, err := d.Group(ctx, id, group); return err },
 		"CreateGroup": func(id string) error { _, err := d.CreateGroup(ctx, id, "g", []string{contact}); return err },
@@ -116,15 +118,19 @@ func TestBadIDs(t *testing.T) {
 	subject := "x"
 	// Bad ids are VALIDATION_ERROR naming the field, whatever the session's state.
 	calls := map[string]func(id string) error{
-		"CheckPhone":        func(id string) error { _, _, err := d.CheckPhone(ctx, id, "12"); return err },
-		"Contact":           func(id string) error { _, err := d.Contact(ctx, id, "not a phone"); return err },
-		"Contact of group":  func(id string) error { _, err := d.Contact(ctx, id, group); return err },
-		"ProfilePictureURL": func(id string) error { _, err := d.ProfilePictureURL(ctx, id, "x@example.com"); return err },
-		"SetBlocked":        func(id string) error { return d.SetBlocked(ctx, id, "abc", false) },
-		"Group":             func(id string) error { _, err := d.Group(ctx, id, contact); return err },
-		"CreateGroup":       func(id string) error { _, err := d.CreateGroup(ctx, id, "g", []string{group}); return err },
-		"UpdateGroup":       func(id string) error { _, err := d.UpdateGroup(ctx, id, "1@g.us.x", &subject, nil); return err },
-		"UpdateGroup empty": func(id string) error { _, err := d.UpdateGroup(ctx, id, group, nil, nil); return err },
+		"CheckPhone":         func(id string) error { _, _, err := d.CheckPhone(ctx, id, "12"); return err },
+		"Contact":            func(id string) error { _, err := d.Contact(ctx, id, "not a phone"); return err },
+		"Contact of group":   func(id string) error { _, err := d.Contact(ctx, id, group); return err },
+		"ProfilePictureURL":  func(id string) error { _, err := d.ProfilePictureURL(ctx, id, "x@example.com"); return err },
+		"SetBlocked":         func(id string) error { return d.SetBlocked(ctx, id, "abc", false) },
+		"Contact of channel": func(id string) error { _, err := d.Contact(ctx, id, "123@newsletter"); return err },
+		"LID":                func(id string) error { _, err := d.LID(ctx, id, "12ab"); return err },
+		"LID of a phone JID": func(id string) error { _, err := d.LID(ctx, id, contact); return err },
+		"LIDByPhone":         func(id string) error { _, err := d.LIDByPhone(ctx, id, group); return err },
+		"Group":              func(id string) error { _, err := d.Group(ctx, id, contact); return err },
+		"CreateGroup":        func(id string) error { _, err := d.CreateGroup(ctx, id, "g", []string{group}); return err },
+		"UpdateGroup":        func(id string) error { _, err := d.UpdateGroup(ctx, id, "1@g.us.x", &subject, nil); return err },
+		"UpdateGroup empty":  func(id string) error { _, err := d.UpdateGroup(ctx, id, group, nil, nil); return err },
 		"UpdateParticipants": func(id string) error {
 			_, err := d.UpdateParticipants(ctx, id, group, engine.ParticipantAdd, []string{"0"})
 			return err
@@ -165,6 +171,8 @@ func TestNotFound(t *testing.T) {
 	_, err = d.InviteLink(ctx, "ready", nogroup, false)
 	expect(t, err, apperr.GroupNotFound)
 	expect(t, d.LeaveGroup(ctx, "ready", nogroup), apperr.GroupNotFound)
+	_, err = d.LID(ctx, "ready", "123456789@lid")
+	expect(t, err, apperr.NotFound)
 }
 
 func TestReadyAnswersCanonical(t *testing.T) {
