@@ -79,7 +79,7 @@ func (s *Service) tombstone(ctx context.Context, sessionID string, r engine.Revo
 	if r.Timestamp.IsZero() {
 		ts = now
 	}
-	row := &store.Message{ID: "msg_" + randomHex(12), SessionID: sessionID, WAMessageID: r.WAMessageID, ChatID: r.ChatID,
+	row := &store.Message{ID: ident.NewMessage(), SessionID: sessionID, WAMessageID: r.WAMessageID, ChatID: r.ChatID,
 		Sender: r.By, FromMe: r.FromMe, Type: string(engine.TypeRevoked), Content: []byte("{}"), Status: string(StatusDelivered),
 		Timestamp: ts, CreatedAt: now, UpdatedAt: now}
 	if r.FromMe {
