@@ -123,57 +123,60 @@ type Done struct {
 	OK bool `json:"ok"`
 }
 
+// directoryRoutes registers every operation of this file. Each is of scope
+// session (the session of the {id} path parameter), marked /* scopeSession */
+// until op takes the scope as its first argument.
 func (s *Server) directoryRoutes() {
 	s.dir = directory.New(s.opts.Sessions, s.opts.Messages)
 
 	tag := "Contacts"
-	huma.Register(s.api, op2(scopeSession, "list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
+	huma.Register(s.api, op( /* scopeSession */ "list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
 		s.listContacts)
-	huma.Register(s.api, op2(scopeSession, "check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
+	huma.Register(s.api, op( /* scopeSession */ "check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
 		"Is this number on WhatsApp", tag), s.checkPhone)
-	huma.Register(s.api, op2(scopeSession, "get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}",
+	huma.Register(s.api, op( /* scopeSession */ "get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}",
 		"One contact", tag), s.getContact)
-	huma.Register(s.api, op2(scopeSession, "get-profile-picture", http.MethodGet,
+	huma.Register(s.api, op( /* scopeSession */ "get-profile-picture", http.MethodGet,
 		"/api/sessions/{id}/contacts/{contactId}/profile-picture", "A contact's profile picture", tag), s.getProfilePicture)
-	huma.Register(s.api, op2(scopeSession, "block-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/block",
+	huma.Register(s.api, op( /* scopeSession */ "block-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/block",
 		"Block a contact", tag), s.blockContact)
-	huma.Register(s.api, op2(scopeSession, "unblock-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/unblock",
+	huma.Register(s.api, op( /* scopeSession */ "unblock-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/unblock",
 		"Unblock a contact", tag), s.unblockContact)
 
 	// LIDs (WhatsApp's phone-number-free ids) and phone JIDs, paired from
 	// what the session's engine has learned.
-	huma.Register(s.api, op2(scopeSession, "get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}",
+	huma.Register(s.api, op( /* scopeSession */ "get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}",
 		"The phone JID of a LID", tag), s.getLID)
-	huma.Register(s.api, op2(scopeSession, "get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}",
+	huma.Register(s.api, op( /* scopeSession */ "get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}",
 		"The LID of a phone number", tag), s.getLIDByPhone)
 
 	tag = "Groups"
-	huma.Register(s.api, op2(scopeSession, "list-groups", http.MethodGet, "/api/sessions/{id}/groups",
+	huma.Register(s.api, op( /* scopeSession */ "list-groups", http.MethodGet, "/api/sessions/{id}/groups",
 		"Groups the account is in", tag), s.listGroups)
-	huma.Register(s.api, op2(scopeSession, "get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
+	huma.Register(s.api, op( /* scopeSession */ "get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
 		s.getGroup)
-	huma.Register(s.api, withStatus(op2(scopeSession, "create-group", http.MethodPost, "/api/sessions/{id}/groups",
+	huma.Register(s.api, withStatus(op( /* scopeSession */ "create-group", http.MethodPost, "/api/sessions/{id}/groups",
 		"Create a group", tag), http.StatusCreated), s.createGroup)
-	huma.Register(s.api, op2(scopeSession, "update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
+	huma.Register(s.api, op( /* scopeSession */ "update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
 		"Change a group's subject and/or description", tag), s.updateGroup)
-	huma.Register(s.api, op2(scopeSession, "update-group-participants", http.MethodPost,
+	huma.Register(s.api, op( /* scopeSession */ "update-group-participants", http.MethodPost,
 		"/api/sessions/{id}/groups/{groupId}/participants/{action}", "Add, remove, promote or demote members", tag),
 		s.updateGroupParticipants)
-	huma.Register(s.api, op2(scopeSession, "get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link",
+	huma.Register(s.api, op( /* scopeSession */ "get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link",
 		"The group's invite link", tag), s.getInviteLink)
-	huma.Register(s.api, op2(scopeSession, "revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
+	huma.Register(s.api, op( /* scopeSession */ "revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
 		"Revoke the invite link; the answer is the new one", tag), s.revokeInviteLink)
-	huma.Register(s.api, op2(scopeSession, "leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave",
+	huma.Register(s.api, op( /* scopeSession */ "leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave",
 		"Leave a group", tag), s.leaveGroup)
 
 	tag = "Chats"
-	huma.Register(s.api, op2(scopeSession, "list-chats", http.MethodGet, "/api/sessions/{id}/chats",
+	huma.Register(s.api, op( /* scopeSession */ "list-chats", http.MethodGet, "/api/sessions/{id}/chats",
 		"Chats, the most recently active first, with their last message and unread count", tag), s.listChats)
-	huma.Register(s.api, op2(scopeSession, "list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
+	huma.Register(s.api, op( /* scopeSession */ "list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
 		"A chat's messages, newest first", tag), s.listChatMessages)
-	huma.Register(s.api, op2(scopeSession, "read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
+	huma.Register(s.api, op( /* scopeSession */ "read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
 		"Send read receipts for messages of a chat", tag), s.readChat)
-	huma.Register(s.api, op2(scopeSession, "send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
+	huma.Register(s.api, op( /* scopeSession */ "send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
 		"Show typing, recording, or nothing, in a chat", tag), s.sendPresence)
 }
 
