@@ -184,7 +184,7 @@ func (s *Server) directoryRoutes() {
 
 func (s *Server) contactRoutes() {
 	tag := "Contacts"
-	huma.Register(s.api, op("list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
+	huma.Register(s.api, op(scopeSession, "list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
 		func(ctx context.Context, in *listContactsInput) (*ListOut[engine.Contact], error) {
 			eng, err := s.readyEngine(ctx, in.ID)
 			if err != nil {
@@ -206,7 +206,7 @@ func (s *Server) contactRoutes() {
 			return replyList(ctx, hits[min(in.offset(), end):end], in.PageQuery, len(hits)), nil
 		})
 
-	huma.Register(s.api, op("check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
+	huma.Register(s.api, op(scopeSession, "check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
 		"Is this number on WhatsApp", tag),
 		func(ctx context.Context, in *checkPhoneInput) (*Out[PhoneCheck], error) {
 			eng, phone, err := s.engineFor(ctx, in.ID, in.Phone, func(p string) (string, error) {
@@ -226,7 +226,7 @@ func (s *Server) contactRoutes() {
 			return reply(ctx, http.StatusOK, PhoneCheck{Exists: ok, JID: optString(jid)}), nil
 		})
 
-	huma.Register(s.api, op("get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}", "One contact", tag),
+	huma.Register(s.api, op(scopeSession, "get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}", "One contact", tag),
 		func(ctx context.Context, in *ContactPath) (*Out[*engine.Contact], error) {
 			eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, contactID)
 			if err != nil {
@@ -239,7 +239,7 @@ func (s *Server) contactRoutes() {
 			return reply(ctx, http.StatusOK, c), nil
 		})
 
-	huma.Register(s.api, op("get-profile-picture", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}/profile-picture",
+	huma.Register(s.api, op(scopeSession, "get-profile-picture", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}/profile-picture",
 		"A contact's profile picture", tag),
 		func(ctx context.Context, in *ContactPath) (*Out[ProfilePicture], error) {
 			eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, anyChatID("contactId"))
@@ -255,7 +255,7 @@ func (s *Server) contactRoutes() {
 
 	for _, block := range []bool{true, false} {
 		name := map[bool]string{true: "block", false: "unblock"}[block]
-		huma.Register(s.api, op(name+"-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/"+name,
+		huma.Register(s.api, op(scopeSession, name+"-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/"+name,
 			strings.ToUpper(name[:1])+name[1:]+" a contact", tag),
 			func(ctx context.Context, in *ContactPath) (*Out[Done], error) {
 				eng, jid, err := s.engineFor(ctx, in.ID, in.ContactID, contactID)
@@ -295,7 +295,7 @@ func (s *Server) lidRoutes() {
 		}
 		return reply(ctx, http.StatusOK, pair), nil
 	}
-	huma.Register(s.api, op("get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}", "The phone JID of a LID", tag),
+	huma.Register(s.api, op(scopeSession, "get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}", "The phone JID of a LID", tag),
 		func(ctx context.Context, in *lidInput) (*Out[engine.LIDPair], error) {
 			return lookup(ctx, in.ID, in.LID, func(v string) (string, error) {
 				if !strings.Contains(v, "@") {
@@ -308,7 +308,7 @@ func (s *Server) lidRoutes() {
 				return jid, nil
 			})
 		})
-	huma.Register(s.api, op("get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}", "The LID of a phone number", tag),
+	huma.Register(s.api, op(scopeSession, "get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}", "The LID of a phone number", tag),
 		func(ctx context.Context, in *lidByPhoneInput) (*Out[engine.LIDPair], error) {
 			return lookup(ctx, in.ID, in.Phone, func(v string) (string, error) {
 				jid, err := engine.NormalizeChatID(v)
@@ -322,7 +322,7 @@ func (s *Server) lidRoutes() {
 
 func (s *Server) groupRoutes() {
 	tag := "Groups"
-	huma.Register(s.api, op("list-groups", http.MethodGet, "/api/sessions/{id}/groups", "Groups the account is in", tag),
+	huma.Register(s.api, op(scopeSession, "list-groups", http.MethodGet, "/api/sessions/{id}/groups", "Groups the account is in", tag),
 		func(ctx context.Context, in *struct {
 			SessionPath
 			PageQuery
@@ -353,12 +353,12 @@ func (s *Server) groupRoutes() {
 		return reply(ctx, http.StatusOK, g), nil
 	}
 
-	huma.Register(s.api, op("get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
+	huma.Register(s.api, op(scopeSession, "get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
 		func(ctx context.Context, in *GroupPath) (*Out[*engine.Group], error) {
 			return group(ctx, in, func(eng engine.Engine, jid string) (*engine.Group, error) { return eng.Group(ctx, jid) })
 		})
 
-	huma.Register(s.api, withStatus(op("create-group", http.MethodPost, "/api/sessions/{id}/groups", "Create a group", tag),
+	huma.Register(s.api, withStatus(op(scopeSession, "create-group", http.MethodPost, "/api/sessions/{id}/groups", "Create a group", tag),
 		http.StatusCreated),
 		func(ctx context.Context, in *createGroupInput) (*Out[*engine.Group], error) {
 			ps, err := userJIDs("participants", in.Body.Participants)
@@ -376,7 +376,7 @@ func (s *Server) groupRoutes() {
 			return reply(ctx, http.StatusCreated, g), nil
 		})
 
-	huma.Register(s.api, op("update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
+	huma.Register(s.api, op(scopeSession, "update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
 		"Change a group's subject and/or description", tag),
 		func(ctx context.Context, in *updateGroupInput) (*Out[*engine.Group], error) {
 			if in.Body.Subject == nil && in.Body.Description == nil {
@@ -387,7 +387,7 @@ func (s *Server) groupRoutes() {
 			})
 		})
 
-	huma.Register(s.api, op("update-group-participants", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/participants/{action}",
+	huma.Register(s.api, op(scopeSession, "update-group-participants", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/participants/{action}",
 		"Add, remove, promote or demote members", tag),
 		func(ctx context.Context, in *participantsInput) (*Out[[]engine.ParticipantResult], error) {
 			ps, err := userJIDs("participants", in.Body.Participants)
@@ -406,9 +406,9 @@ func (s *Server) groupRoutes() {
 		})
 
 	for _, revoke := range []bool{false, true} {
-		o := op("get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link", "The group's invite link", tag)
+		o := op(scopeSession, "get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link", "The group's invite link", tag)
 		if revoke {
-			o = op("revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
+			o = op(scopeSession, "revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
 				"Revoke the invite link; the answer is the new one", tag)
 		}
 		huma.Register(s.api, o, func(ctx context.Context, in *GroupPath) (*Out[InviteLink], error) {
@@ -425,7 +425,7 @@ func (s *Server) groupRoutes() {
 		})
 	}
 
-	huma.Register(s.api, op("leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave", "Leave a group", tag),
+	huma.Register(s.api, op(scopeSession, "leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave", "Leave a group", tag),
 		func(ctx context.Context, in *GroupPath) (*Out[Done], error) {
 			_, err := group(ctx, in, func(eng engine.Engine, jid string) (*engine.Group, error) {
 				return nil, eng.LeaveGroup(ctx, jid)
@@ -442,7 +442,7 @@ func (s *Server) chatRoutes() {
 	chat := func(ctx context.Context, in *ChatPath) (engine.Engine, string, error) {
 		return s.engineFor(ctx, in.ID, in.ChatID, anyChatID("chatId"))
 	}
-	huma.Register(s.api, op("list-chats", http.MethodGet, "/api/sessions/{id}/chats",
+	huma.Register(s.api, op(scopeSession, "list-chats", http.MethodGet, "/api/sessions/{id}/chats",
 		"Chats, the most recently active first, with their last message and unread count", tag),
 		func(ctx context.Context, in *struct {
 			SessionPath
@@ -458,7 +458,7 @@ func (s *Server) chatRoutes() {
 			return replyList(ctx, chats, in.PageQuery, total), nil
 		})
 
-	huma.Register(s.api, op("list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
+	huma.Register(s.api, op(scopeSession, "list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
 		"A chat's messages, newest first", tag),
 		func(ctx context.Context, in *struct {
 			ChatPath
@@ -479,7 +479,7 @@ func (s *Server) chatRoutes() {
 			return replyList(ctx, list, in.PageQuery, total), nil
 		})
 
-	huma.Register(s.api, op("read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
+	huma.Register(s.api, op(scopeSession, "read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
 		"Send read receipts for messages of a chat", tag),
 		func(ctx context.Context, in *readChatInput) (*Out[Done], error) {
 			eng, jid, err := chat(ctx, &in.ChatPath)
@@ -498,7 +498,7 @@ func (s *Server) chatRoutes() {
 			return reply(ctx, http.StatusOK, Done{OK: true}), nil
 		})
 
-	huma.Register(s.api, op("send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
+	huma.Register(s.api, op(scopeSession, "send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
 		"Show typing, recording, or nothing, in a chat", tag),
 		func(ctx context.Context, in *presenceInput) (*Out[Done], error) {
 			eng, jid, err := chat(ctx, &in.ChatPath)
