@@ -93,6 +93,16 @@ func scopeOf(o *huma.Operation) (scope, bool) {
 	return sc, ok
 }
 
+// declareScopes makes every operation registered from now on declare its
+// scope (checked as it is added: declareOperation) and enforces the scope on
+// each request (authorizeOperation).
+func (s *Server) declareScopes() {
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, func(_ *huma.OpenAPI, o *huma.Operation) {
+		s.declareOperation(o)
+	})
+	s.api.UseMiddleware(s.authorizeOperation)
+}
+
 // declareOperation runs as each operation is added to the document: it
 // refuses an operation without a scope (and a public one under /api), and
 // declares the operation's error responses.

@@ -127,13 +127,10 @@ func New(opts Options) *Server {
 	s.api = humago.New(routeMux{mux}, cfg)
 	// The read deadline of a body is set once, by outer, for every route;
 	// huma would otherwise replace it with its own 5 s on the routes it serves.
-	// Each operation is checked for its scope and gets its error responses
-	// as it is added; authorizeOperation enforces the scope on each request.
 	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
 		op.BodyReadTimeout = 0
-		s.declareOperation(op)
 	})
-	s.api.UseMiddleware(s.authorizeOperation)
+	s.declareScopes()
 
 	s.healthRoutes()
 	s.sessionRoutes()
