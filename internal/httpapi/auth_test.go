@@ -24,7 +24,7 @@ func TestAuthentication(t *testing.T) {
 	}
 	sample := strings.NewReplacer("{id}", "x", "{keyId}", "key_0000000000000000", "{messageId}", "msg_000000000000000000000000",
 		"{mediaId}", "med_000000000000000000000000", "{webhookId}", "wh_000000000000000000000000", "{contactId}", "6281234567890",
-		"{phone}", "6281234567890", "{groupId}", "120363000000000001@g.us", "{chatId}", "6281234567890", "{action}", "add", "{deliveryId}", "1")
+		"{phone}", "6281234567890", "{groupId}", "120363000000000001@g.us", "{chatId}", "6281234567890", "{action}", "add", "{deliveryId}", "1", "{lid}", "123456789012345")
 	type route struct{ method, path, template string }
 	var routes, public []route
 	for path, ops := range doc.Paths {
