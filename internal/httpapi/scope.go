@@ -108,7 +108,7 @@ func (s *Server) declareScopes() {
 // declares the operation's error responses.
 func (s *Server) declareOperation(o *huma.Operation) {
 	sc, ok := scopeOf(o)
-	api := strings.HasPrefix(o.Path, "/api/")
+	api := o.Path == "/api" || strings.HasPrefix(o.Path, "/api/")
 	switch {
 	case !ok:
 		panic(fmt.Sprintf("httpapi: operation %s %s (%s) declares no scope: register it with op(scope, …)", o.Method, o.Path, o.OperationID))
@@ -228,7 +228,10 @@ func (s *Server) authorizeOperation(ctx huma.Context, next func(huma.Context)) {
 // route registers a handler huma does not serve (the WebSocket, metrics,
 // the docs) with its scope, enforced by authorize like huma's operations.
 func (s *Server) route(mux *http.ServeMux, sc scope, pattern string, h http.Handler) {
-	_, path, _ := strings.Cut(pattern, " ")
+	path := pattern
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		path = p
+	}
 	if strings.HasPrefix(path, "/api") && sc == scopePublic {
 		panic(fmt.Sprintf("httpapi: route %s is public, but every /api route needs a key", pattern))
 	}

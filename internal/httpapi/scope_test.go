@@ -44,15 +44,17 @@ func TestRegisteringWithoutAScopePanics(t *testing.T) {
 			huma.Register(s.api, o, noop)
 		})
 	}
-	t.Run("a route outside huma", func(t *testing.T) {
-		s, mux := scopedServer()
-		defer func() {
-			if recover() == nil {
-				t.Fatal("registered")
-			}
-		}()
-		s.route(mux, scopePublic, "GET /api/raw", http.NotFoundHandler())
-	})
+	for _, pattern := range []string{"GET /api/raw", "/api/raw"} {
+		t.Run("a public route outside huma: "+pattern, func(t *testing.T) {
+			s, mux := scopedServer()
+			defer func() {
+				if recover() == nil {
+					t.Fatal("registered")
+				}
+			}()
+			s.route(mux, scopePublic, pattern, http.NotFoundHandler())
+		})
+	}
 }
 
 // The scope is enforced before the handler runs, for huma's operations and
