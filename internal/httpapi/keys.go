@@ -29,7 +29,8 @@ func (s *Server) keyRoutes() {
 	huma.Register(s.api, withStatus(op(scopeAdmin, "create-key", http.MethodPost, "/api/keys", "Create an API key (shown once)", tag), http.StatusCreated), s.createKey)
 	huma.Register(s.api, op(scopeAdmin, "list-keys", http.MethodGet, "/api/keys", "List API keys", tag), s.listKeys)
 	huma.Register(s.api, op(scopeAdmin, "get-key", http.MethodGet, "/api/keys/{keyId}", "Get an API key", tag), s.getKey)
-	huma.Register(s.api, op(scopeAdmin, "delete-key", http.MethodDelete, "/api/keys/{keyId}", "Revoke an API key", tag), s.deleteKey)
+	huma.Register(s.api, withErrors(op(scopeAdmin, "delete-key", http.MethodDelete, "/api/keys/{keyId}", "Revoke an API key", tag),
+		http.StatusConflict), s.deleteKey)
 	huma.Register(s.api, op(scopeAdmin, "list-audit", http.MethodGet, "/api/audit", "The audit log: who did what, newest first", tag), s.listAudit)
 }
 
