@@ -24,14 +24,17 @@ func TestAuthentication(t *testing.T) {
 	}
 	sample := strings.NewReplacer("{id}", "x", "{keyId}", "key_0000000000000000", "{messageId}", "msg_000000000000000000000000",
 		"{mediaId}", "med_000000000000000000000000", "{webhookId}", "wh_000000000000000000000000", "{contactId}", "6281234567890",
-		"{phone}", "6281234567890", "{groupId}", "120363000000000001@g.us", "{chatId}", "6281234567890", "{action}", "add", "{deliveryId}", "1")
-	var routes []struct{ method, path string }
+		"{phone}", "6281234567890", "{groupId}", "120363000000000001@g.us", "{chatId}", "6281234567890", "{action}", "add", "{deliveryId}", "1", "{lid}", "123456789012345")
+	type route struct{ method, path, template string }
+	var routes, public []route
 	for path, ops := range doc.Paths {
-		if !strings.HasPrefix(path, "/api/") {
-			continue
-		}
 		for method := range ops {
-			routes = append(routes, struct{ method, path string }{strings.ToUpper(method), sample.Replace(path)})
+			rt := route{strings.ToUpper(method), sample.Replace(path), path}
+			if strings.HasPrefix(path, "/api/") {
+				routes = append(routes, rt)
+			} else {
+				public = append(public, rt)
+			}
 		}
 	}
 	if len(routes) < 40 {
@@ -42,6 +45,50 @@ func TestAuthentication(t *testing.T) {
 			e.expect(e.do(rt.method, rt.path, nil, noKey()), 401, "UNAUTHORIZED")
 			e.expect(e.do(rt.method, rt.path, nil, withKey("owa_wrong-key")), 401, "UNAUTHORIZED")
 		})
+	}
+
+	// A session key for session "mine": every operation of another session
+	// ({id} = "x") is 403, and so is every admin operation. Any key may call
+	// the few operations that show a session key only its own sessions.
+	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "mine", "config": map[string]any{"autoStart": false}}), 201, "")
+	r := e.do("POST", "/api/keys", map[string]any{"name": "mine", "role": "session", "sessions": []string{"mine"}})
+	e.expect(r, 201, "")
+	sk := r.data()["key"].(string)
+	anyKey := map[string]bool{"GET /api/sessions": true, "GET /api/events": true, "GET /api/events/stream": true}
+	var sessionOps, adminOps int
+	for _, rt := range routes {
+		name := rt.method + " " + rt.template
+		switch {
+		case anyKey[name]:
+		case name == "DELETE /api/sessions/{id}": // admin, even on the key's own session
+			adminOps++
+			e.expect(e.do(rt.method, "/api/sessions/mine", nil, withKey(sk)), 403, "FORBIDDEN")
+		case strings.HasPrefix(rt.template, "/api/sessions/{id}"):
+			sessionOps++
+			t.Run("another session: "+name, func(t *testing.T) {
+				e.expect(e.do(rt.method, rt.path, nil, withKey(sk)), 403, "FORBIDDEN")
+			})
+		default:
+			adminOps++
+			t.Run("admin: "+name, func(t *testing.T) {
+				e.expect(e.do(rt.method, rt.path, nil, withKey(sk)), 403, "FORBIDDEN")
+			})
+		}
+	}
+	if sessionOps < 50 || adminOps < 15 {
+		t.Fatalf("%d session and %d admin operations", sessionOps, adminOps)
+	}
+	e.expect(e.do("GET", "/api/sessions", nil, withKey(sk)), 200, "")
+	e.expect(e.do("GET", "/api/events", nil, withKey(sk)), 200, "")
+
+	// The operations outside /api need no key.
+	if len(public) < 3 {
+		t.Fatalf("only %d public operations", len(public))
+	}
+	for _, rt := range public {
+		if r := e.do(rt.method, rt.path, nil, noKey()); r.Status != 200 {
+			t.Errorf("%s %s without a key: %d", rt.method, rt.path, r.Status)
+		}
 	}
 	t.Run("bearer", func(t *testing.T) {
 		e.expect(e.do("GET", "/api/sessions", nil, noKey(), header("Authorization", "Bearer "+adminKey)), 200, "")

@@ -130,62 +130,59 @@ func (s *Server) directoryRoutes() {
 	s.dir = directory.New(s.opts.Sessions, s.opts.Messages)
 
 	tag := "Contacts"
-	huma.Register(s.api, op( /* scopeSession */ "list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
+	huma.Register(s.api, op(scopeSession, "list-contacts", http.MethodGet, "/api/sessions/{id}/contacts", "List contacts", tag),
 		s.listContacts)
-	huma.Register(s.api, op( /* scopeSession */ "check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
+	huma.Register(s.api, op(scopeSession, "check-phone", http.MethodGet, "/api/sessions/{id}/contacts/check/{phone}",
 		"Is this number on WhatsApp", tag), s.checkPhone)
-	huma.Register(s.api, op( /* scopeSession */ "get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}",
+	huma.Register(s.api, op(scopeSession, "get-contact", http.MethodGet, "/api/sessions/{id}/contacts/{contactId}",
 		"One contact", tag), s.getContact)
-	huma.Register(s.api, op( /* scopeSession */ "get-profile-picture", http.MethodGet,
+	huma.Register(s.api, op(scopeSession, "get-profile-picture", http.MethodGet,
 		"/api/sessions/{id}/contacts/{contactId}/profile-picture", "A contact's profile picture", tag), s.getProfilePicture)
-	huma.Register(s.api, op( /* scopeSession */ "block-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/block",
+	huma.Register(s.api, op(scopeSession, "block-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/block",
 		"Block a contact", tag), s.blockContact)
-	huma.Register(s.api, op( /* scopeSession */ "unblock-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/unblock",
+	huma.Register(s.api, op(scopeSession, "unblock-contact", http.MethodPost, "/api/sessions/{id}/contacts/{contactId}/unblock",
 		"Unblock a contact", tag), s.unblockContact)
 
 	// LIDs (WhatsApp's phone-number-free ids) and phone JIDs, paired from
 	// what the session's engine has learned.
-	huma.Register(s.api, op( /* scopeSession */ "get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}",
+	huma.Register(s.api, op(scopeSession, "get-lid", http.MethodGet, "/api/sessions/{id}/lids/{lid}",
 		"The phone JID of a LID", tag), s.getLID)
-	huma.Register(s.api, op( /* scopeSession */ "get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}",
+	huma.Register(s.api, op(scopeSession, "get-lid-by-phone", http.MethodGet, "/api/sessions/{id}/lids/pn/{phone}",
 		"The LID of a phone number", tag), s.getLIDByPhone)
 
 	tag = "Groups"
-	huma.Register(s.api, op( /* scopeSession */ "list-groups", http.MethodGet, "/api/sessions/{id}/groups",
+	huma.Register(s.api, op(scopeSession, "list-groups", http.MethodGet, "/api/sessions/{id}/groups",
 		"Groups the account is in", tag), s.listGroups)
-	huma.Register(s.api, op( /* scopeSession */ "get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
+	huma.Register(s.api, op(scopeSession, "get-group", http.MethodGet, "/api/sessions/{id}/groups/{groupId}", "One group", tag),
 		s.getGroup)
-	huma.Register(s.api, withStatus(op( /* scopeSession */ "create-group", http.MethodPost, "/api/sessions/{id}/groups",
+	huma.Register(s.api, withStatus(op(scopeSession, "create-group", http.MethodPost, "/api/sessions/{id}/groups",
 		"Create a group", tag), http.StatusCreated), s.createGroup)
-	huma.Register(s.api, op( /* scopeSession */ "update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
+	huma.Register(s.api, op(scopeSession, "update-group", http.MethodPut, "/api/sessions/{id}/groups/{groupId}",
 		"Change a group's subject and/or description", tag), s.updateGroup)
-	huma.Register(s.api, op( /* scopeSession */ "update-group-participants", http.MethodPost,
+	huma.Register(s.api, op(scopeSession, "update-group-participants", http.MethodPost,
 		"/api/sessions/{id}/groups/{groupId}/participants/{action}", "Add, remove, promote or demote members", tag),
 		s.updateGroupParticipants)
-	huma.Register(s.api, op( /* scopeSession */ "get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link",
+	huma.Register(s.api, op(scopeSession, "get-invite-link", http.MethodGet, "/api/sessions/{id}/groups/{groupId}/invite-link",
 		"The group's invite link", tag), s.getInviteLink)
-	huma.Register(s.api, op( /* scopeSession */ "revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
+	huma.Register(s.api, op(scopeSession, "revoke-invite-link", http.MethodDelete, "/api/sessions/{id}/groups/{groupId}/invite-link",
 		"Revoke the invite link; the answer is the new one", tag), s.revokeInviteLink)
-	huma.Register(s.api, op( /* scopeSession */ "leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave",
+	huma.Register(s.api, op(scopeSession, "leave-group", http.MethodPost, "/api/sessions/{id}/groups/{groupId}/leave",
 		"Leave a group", tag), s.leaveGroup)
 
 	tag = "Chats"
-	huma.Register(s.api, op( /* scopeSession */ "list-chats", http.MethodGet, "/api/sessions/{id}/chats",
+	huma.Register(s.api, op(scopeSession, "list-chats", http.MethodGet, "/api/sessions/{id}/chats",
 		"Chats, the most recently active first, with their last message and unread count", tag), s.listChats)
-	huma.Register(s.api, op( /* scopeSession */ "list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
+	huma.Register(s.api, op(scopeSession, "list-chat-messages", http.MethodGet, "/api/sessions/{id}/chats/{chatId}/messages",
 		"A chat's messages, newest first", tag), s.listChatMessages)
-	huma.Register(s.api, op( /* scopeSession */ "read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
+	huma.Register(s.api, op(scopeSession, "read-chat", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/read",
 		"Send read receipts for messages of a chat", tag), s.readChat)
-	huma.Register(s.api, op( /* scopeSession */ "send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
+	huma.Register(s.api, op(scopeSession, "send-presence", http.MethodPost, "/api/sessions/{id}/chats/{chatId}/presence",
 		"Show typing, recording, or nothing, in a chat", tag), s.sendPresence)
 }
 
 func page(q PageQuery) directory.Page { return directory.Page{Limit: q.Limit, Offset: q.offset()} }
 
 func (s *Server) listContacts(ctx context.Context, in *listContactsInput) (*ListOut[engine.Contact], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	list, total, err := s.dir.Contacts(ctx, in.ID, in.Search, page(in.PageQuery))
 	if err != nil {
 		return nil, err
@@ -194,9 +191,6 @@ func (s *Server) listContacts(ctx context.Context, in *listContactsInput) (*List
 }
 
 func (s *Server) checkPhone(ctx context.Context, in *checkPhoneInput) (*Out[PhoneCheck], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	ok, jid, err := s.dir.CheckPhone(ctx, in.ID, in.Phone)
 	if err != nil {
 		return nil, err
@@ -205,9 +199,6 @@ func (s *Server) checkPhone(ctx context.Context, in *checkPhoneInput) (*Out[Phon
 }
 
 func (s *Server) getContact(ctx context.Context, in *ContactPath) (*Out[*engine.Contact], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	c, err := s.dir.Contact(ctx, in.ID, in.ContactID)
 	if err != nil {
 		return nil, err
@@ -216,9 +207,6 @@ func (s *Server) getContact(ctx context.Context, in *ContactPath) (*Out[*engine.
 }
 
 func (s *Server) getProfilePicture(ctx context.Context, in *ContactPath) (*Out[ProfilePicture], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	url, err := s.dir.ProfilePictureURL(ctx, in.ID, in.ContactID)
 	if err != nil {
 		return nil, err
@@ -235,9 +223,6 @@ func (s *Server) unblockContact(ctx context.Context, in *ContactPath) (*Out[Done
 }
 
 func (s *Server) setBlocked(ctx context.Context, in *ContactPath, blocked bool) (*Out[Done], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	if err := s.dir.SetBlocked(ctx, in.ID, in.ContactID, blocked); err != nil {
 		return nil, err
 	}
@@ -245,9 +230,6 @@ func (s *Server) setBlocked(ctx context.Context, in *ContactPath, blocked bool) 
 }
 
 func (s *Server) getLID(ctx context.Context, in *lidInput) (*Out[engine.LIDPair], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	pair, err := s.dir.LID(ctx, in.ID, in.LID)
 	if err != nil {
 		return nil, err
@@ -256,9 +238,6 @@ func (s *Server) getLID(ctx context.Context, in *lidInput) (*Out[engine.LIDPair]
 }
 
 func (s *Server) getLIDByPhone(ctx context.Context, in *lidByPhoneInput) (*Out[engine.LIDPair], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	pair, err := s.dir.LIDByPhone(ctx, in.ID, in.Phone)
 	if err != nil {
 		return nil, err
@@ -267,9 +246,6 @@ func (s *Server) getLIDByPhone(ctx context.Context, in *lidByPhoneInput) (*Out[e
 }
 
 func (s *Server) listGroups(ctx context.Context, in *listInput) (*ListOut[engine.Group], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	list, total, err := s.dir.Groups(ctx, in.ID, page(in.PageQuery))
 	if err != nil {
 		return nil, err
@@ -278,9 +254,6 @@ func (s *Server) listGroups(ctx context.Context, in *listInput) (*ListOut[engine
 }
 
 func (s *Server) getGroup(ctx context.Context, in *GroupPath) (*Out[*engine.Group], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	g, err := s.dir.Group(ctx, in.ID, in.GroupID)
 	if err != nil {
 		return nil, err
@@ -289,9 +262,6 @@ func (s *Server) getGroup(ctx context.Context, in *GroupPath) (*Out[*engine.Grou
 }
 
 func (s *Server) createGroup(ctx context.Context, in *createGroupInput) (*Out[*engine.Group], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	g, err := s.dir.CreateGroup(ctx, in.ID, in.Body.Name, in.Body.Participants)
 	if err != nil {
 		return nil, err
@@ -300,9 +270,6 @@ func (s *Server) createGroup(ctx context.Context, in *createGroupInput) (*Out[*e
 }
 
 func (s *Server) updateGroup(ctx context.Context, in *updateGroupInput) (*Out[*engine.Group], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	g, err := s.dir.UpdateGroup(ctx, in.ID, in.GroupID, in.Body.Subject, in.Body.Description)
 	if err != nil {
 		return nil, err
@@ -311,9 +278,6 @@ func (s *Server) updateGroup(ctx context.Context, in *updateGroupInput) (*Out[*e
 }
 
 func (s *Server) updateGroupParticipants(ctx context.Context, in *participantsInput) (*Out[[]engine.ParticipantResult], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	res, err := s.dir.UpdateParticipants(ctx, in.ID, in.GroupID, engine.ParticipantAction(in.Action), in.Body.Participants)
 	if err != nil {
 		return nil, err
@@ -330,9 +294,6 @@ func (s *Server) revokeInviteLink(ctx context.Context, in *GroupPath) (*Out[Invi
 }
 
 func (s *Server) inviteLink(ctx context.Context, in *GroupPath, revoke bool) (*Out[InviteLink], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	link, err := s.dir.InviteLink(ctx, in.ID, in.GroupID, revoke)
 	if err != nil {
 		return nil, err
@@ -341,9 +302,6 @@ func (s *Server) inviteLink(ctx context.Context, in *GroupPath, revoke bool) (*O
 }
 
 func (s *Server) leaveGroup(ctx context.Context, in *GroupPath) (*Out[Done], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	if err := s.dir.LeaveGroup(ctx, in.ID, in.GroupID); err != nil {
 		return nil, err
 	}
@@ -351,9 +309,6 @@ func (s *Server) leaveGroup(ctx context.Context, in *GroupPath) (*Out[Done], err
 }
 
 func (s *Server) listChats(ctx context.Context, in *listInput) (*ListOut[message.Chat], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	chats, total, err := s.dir.Chats(ctx, in.ID, page(in.PageQuery))
 	if err != nil {
 		return nil, err
@@ -362,9 +317,6 @@ func (s *Server) listChats(ctx context.Context, in *listInput) (*ListOut[message
 }
 
 func (s *Server) listChatMessages(ctx context.Context, in *chatMessagesInput) (*ListOut[*message.Message], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	list, total, err := s.dir.ChatMessages(ctx, in.ID, in.ChatID, page(in.PageQuery))
 	if err != nil {
 		return nil, err
@@ -373,9 +325,6 @@ func (s *Server) listChatMessages(ctx context.Context, in *chatMessagesInput) (*
 }
 
 func (s *Server) readChat(ctx context.Context, in *readChatInput) (*Out[Done], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	if err := s.dir.MarkRead(ctx, in.ID, in.ChatID, in.Body.MessageIDs); err != nil {
 		return nil, err
 	}
@@ -383,9 +332,6 @@ func (s *Server) readChat(ctx context.Context, in *readChatInput) (*Out[Done], e
 }
 
 func (s *Server) sendPresence(ctx context.Context, in *presenceInput) (*Out[Done], error) {
-	if err := requireSession(ctx, in.ID); err != nil {
-		return nil, err
-	}
 	if err := s.dir.SendPresence(ctx, in.ID, in.ChatID, in.Body.State); err != nil {
 		return nil, err
 	}

@@ -50,6 +50,8 @@ func addWebhooks(doc *huma.OpenAPI, events *event.Registry) {
 			Description: "OpenWA POSTs this to every webhook subscribed to " + spec.Name + " (or to *).",
 			Tags:        []string{"Events"},
 			Parameters:  headers,
+			// The receiver checks webhook-signature, not a key of this document's schemes.
+			Security: publicSecurity,
 			RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 				"application/json": {Schema: body}}},
 			Responses: map[string]*huma.Response{

@@ -91,58 +91,66 @@ func splitList(s string) []string {
 	return out
 }
 
+type listEventsInput struct {
+	EventFilters
+	After int64 `query:"after" minimum:"0" doc:"Return events with a greater seq."`
+	Limit int   `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+}
+
+type streamEventsInput struct {
+	EventFilters
+	After       string `query:"after" doc:"Replay the events after this seq (default: live only)."`
+	LastEventID string `header:"Last-Event-ID" doc:"Sent by EventSource on reconnect; wins over ?after=."`
+}
+
 func (s *Server) eventRoutes() {
 	tag := "Events"
-	huma.Register(s.api, op("list-events", http.MethodGet, "/api/events", "The event log after a seq, oldest first", tag),
-		func(ctx context.Context, in *struct {
-			EventFilters
-			After int64 `query:"after" minimum:"0" doc:"Return events with a greater seq."`
-			Limit int   `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-		}) (*Out[EventPage], error) {
-			req, err := subscription(ctx, in.EventFilters, in.After)
-			if err != nil {
-				return nil, err
-			}
-			f := event.Filter{After: in.After, Sessions: req.Allowed, Names: req.Events, Limit: in.Limit}
-			if req.Sessions != nil {
-				f.Sessions = req.Sessions
-			}
-			evs, err := s.opts.Events.List(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			page := EventPage{Events: evs, NextAfter: in.After}
-			if len(evs) > 0 {
-				page.NextAfter = evs[len(evs)-1].Seq
-			}
-			if page.Events == nil {
-				page.Events = []event.Event{}
-			}
-			return reply(ctx, http.StatusOK, page), nil
-		})
-
-	streamOp := op("stream-events", http.MethodGet, "/api/events/stream",
+	huma.Register(s.api, op(scopeKey, "list-events", http.MethodGet, "/api/events", "The event log after a seq, oldest first", tag), s.listEvents)
+	streamOp := op(scopeKey, "stream-events", http.MethodGet, "/api/events/stream",
 		"The event log as Server-Sent Events: stored events after Last-Event-ID (or ?after=), then live ones", tag)
 	streamOp.Responses = map[string]*huma.Response{"200": {Description: "text/event-stream: `id: <seq>`, `event: <name>`, `data: <event JSON>`.",
 		Content: map[string]*huma.MediaType{"text/event-stream": {Schema: &huma.Schema{Type: "string"}}}}}
-	huma.Register(s.api, streamOp, func(ctx context.Context, in *struct {
-		EventFilters
-		After       string `query:"after" doc:"Replay the events after this seq (default: live only)."`
-		LastEventID string `header:"Last-Event-ID" doc:"Sent by EventSource on reconnect; wins over ?after=."`
-	}) (*huma.StreamResponse, error) {
-		after, err := afterParam(in.LastEventID, in.After)
-		if err != nil {
-			return nil, err
-		}
-		req, err := subscription(ctx, in.EventFilters, after)
-		if err != nil {
-			return nil, err
-		}
-		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			r, w := humago.Unwrap(hctx)
-			s.opts.Realtime.ServeSSE(w, r, req)
-		}}, nil
-	})
+	huma.Register(s.api, streamOp, s.streamEvents)
+}
+
+// listEvents reads the log; a session key reads only its sessions' events.
+func (s *Server) listEvents(ctx context.Context, in *listEventsInput) (*Out[EventPage], error) {
+	req, err := subscription(ctx, in.EventFilters, in.After)
+	if err != nil {
+		return nil, err
+	}
+	f := event.Filter{After: in.After, Sessions: req.Allowed, Names: req.Events, Limit: in.Limit}
+	if req.Sessions != nil {
+		f.Sessions = req.Sessions
+	}
+	evs, err := s.opts.Events.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	page := EventPage{Events: evs, NextAfter: in.After}
+	if len(evs) > 0 {
+		page.NextAfter = evs[len(evs)-1].Seq
+	}
+	if page.Events == nil {
+		page.Events = []event.Event{}
+	}
+	return reply(ctx, http.StatusOK, page), nil
+}
+
+// streamEvents serves the log as Server-Sent Events, filtered like listEvents.
+func (s *Server) streamEvents(ctx context.Context, in *streamEventsInput) (*huma.StreamResponse, error) {
+	after, err := afterParam(in.LastEventID, in.After)
+	if err != nil {
+		return nil, err
+	}
+	req, err := subscription(ctx, in.EventFilters, after)
+	if err != nil {
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		r, w := humago.Unwrap(hctx)
+		s.opts.Realtime.ServeSSE(w, r, req)
+	}}, nil
 }
 
 // afterParam reads the resume point: Last-Event-ID, else ?after=, else -1 (live only).
@@ -160,7 +168,7 @@ func afterParam(lastEventID, after string) (int64, error) {
 	return -1, nil
 }
 
-// serveWS upgrades GET /ws (authenticated by the middleware).
+// serveWS upgrades GET /ws (scopeKey; filtered like listEvents).
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, err := afterParam("", q.Get("after"))

@@ -48,28 +48,37 @@ type Probe struct {
 
 func (s *Server) healthRoutes() {
 	tag := "Health"
-	huma.Register(s.api, op("health", http.MethodGet, "/health", "Health of the server and each adapter", tag),
-		func(ctx context.Context, _ *struct{}) (*Out[Health], error) {
-			h := s.health(ctx)
-			status := http.StatusOK
-			if h.Status == "down" {
-				status = http.StatusServiceUnavailable
-			}
-			return reply(ctx, status, h), nil
-		})
-	huma.Register(s.api, op("health-live", http.MethodGet, "/health/live", "Liveness: the process is up", tag),
-		func(ctx context.Context, _ *struct{}) (*Out[Probe], error) {
-			return reply(ctx, http.StatusOK, Probe{Status: "ok"}), nil
-		})
-	huma.Register(s.api, op("health-ready", http.MethodGet, "/health/ready", "Readiness: database reachable and migrated", tag),
-		func(ctx context.Context, _ *struct{}) (*Out[Probe], error) {
-			ctx2, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			if err := s.opts.Ready(ctx2); err != nil {
-				return nil, apperr.New(apperr.ServiceUnavailable, "not ready: %v", err)
-			}
-			return reply(ctx, http.StatusOK, Probe{Status: "ready"}), nil
-		})
+	// /health answers 503 with its own body when a component is down.
+	healthOp := op(scopePublic, "health", http.MethodGet, "/health", "Health of the server and each adapter", tag)
+	healthOp.Responses = map[string]*huma.Response{"503": {Description: "A component is down; the body says which.",
+		Content: map[string]*huma.MediaType{"application/json": {
+			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflectType[Envelope[Health]](), true, "")}}}}
+	huma.Register(s.api, healthOp, s.getHealth)
+	huma.Register(s.api, op(scopePublic, "health-live", http.MethodGet, "/health/live", "Liveness: the process is up", tag), s.healthLive)
+	huma.Register(s.api, withErrors(op(scopePublic, "health-ready", http.MethodGet, "/health/ready", "Readiness: database reachable and migrated", tag),
+		http.StatusServiceUnavailable), s.healthReady)
+}
+
+func (s *Server) getHealth(ctx context.Context, _ *struct{}) (*Out[Health], error) {
+	h := s.health(ctx)
+	status := http.StatusOK
+	if h.Status == "down" {
+		status = http.StatusServiceUnavailable
+	}
+	return reply(ctx, status, h), nil
+}
+
+func (s *Server) healthLive(ctx context.Context, _ *struct{}) (*Out[Probe], error) {
+	return reply(ctx, http.StatusOK, Probe{Status: "ok"}), nil
+}
+
+func (s *Server) healthReady(ctx context.Context, _ *struct{}) (*Out[Probe], error) {
+	ctx2, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.opts.Ready(ctx2); err != nil {
+		return nil, apperr.New(apperr.ServiceUnavailable, "not ready: %v", err)
+	}
+	return reply(ctx, http.StatusOK, Probe{Status: "ready"}), nil
 }
 
 func (s *Server) health(ctx context.Context) Health {

@@ -49,78 +49,112 @@ type upload struct {
 
 var mediaRoute = regexp.MustCompile(`^/api/sessions/` + ident.SessionExpr + `/messages/send-(image|video|audio|document|sticker)$`)
 
+type getMediaInput struct {
+	SessionPath
+	MediaID string `path:"mediaId" pattern:"^med_[a-f0-9]{24}$"`
+}
+
 func (s *Server) mediaRoutes() {
 	tag := "Messages"
-	for _, kind := range []engine.MessageType{engine.TypeImage, engine.TypeVideo, engine.TypeAudio, engine.TypeDocument, engine.TypeSticker} {
-		name := "send-" + string(kind)
-		o := op(name, http.MethodPost, "/api/sessions/{id}/messages/"+name, "Send "+article(kind)+" "+string(kind)+
-			": JSON with media.url or media.data, or multipart/form-data with the same fields and a file part. "+
-			"201 when it went out within SEND_WAIT_MS, 202 while it is still queued.", tag)
-		o.DefaultStatus = http.StatusCreated
-		o.MaxBodyBytes = s.maxBody
-		o.Responses = s.acceptedResponse()
-		huma.Register(s.api, o, func(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
-			b := in.Body
-			typ := kind
-			if b.Voice {
-				if kind != engine.TypeAudio {
-					return nil, fieldErr("voice", "only send-audio sends voice notes")
-				}
-				typ = engine.TypeVoice
-			}
-			mi := &message.MediaInput{Mimetype: b.Mimetype, Filename: b.Filename}
-			if up := infoOf(ctx).upload; up != nil {
-				mi.Data = up.data
-				if mi.Filename == "" {
-					mi.Filename = up.filename
-				}
-				if mi.Mimetype == "" {
-					mi.Mimetype = up.mimetype
-				}
-			} else if b.Media != nil {
-				if (b.Media.URL == "") == (b.Media.Data == "") {
-					return nil, fieldErr("media", "give exactly one of media.url and media.data")
-				}
-				mi.URL, mi.Base64 = b.Media.URL, b.Media.Data
-			} else {
-				return nil, fieldErr("media", "required: media.url, media.data or a multipart file part")
-			}
-			out := engine.Outgoing{Type: typ, Content: engine.Content{Caption: b.Caption, ReplyTo: b.ReplyTo}}
-			return s.send(ctx, in.ID, &in.SendOptions, name, b, b.ChatID, out, mi)
-		})
-		s.declareMultipart(o.Path)
+	huma.Register(s.api, s.sendMediaOp("send-image", "Send an image", tag), s.sendImage)
+	huma.Register(s.api, s.sendMediaOp("send-video", "Send a video", tag), s.sendVideo)
+	huma.Register(s.api, s.sendMediaOp("send-audio", "Send an audio", tag), s.sendAudio)
+	huma.Register(s.api, s.sendMediaOp("send-document", "Send a document", tag), s.sendDocument)
+	huma.Register(s.api, s.sendMediaOp("send-sticker", "Send a sticker", tag), s.sendSticker)
+	for _, id := range []string{"send-image", "send-video", "send-audio", "send-document", "send-sticker"} {
+		s.declareMultipart("/api/sessions/{id}/messages/" + id)
 	}
+	huma.Register(s.api, op(scopeSession, "get-media", http.MethodGet, "/api/sessions/{id}/media/{mediaId}", "The bytes of a message's media", tag), s.getMedia)
+}
 
-	huma.Register(s.api, op("get-media", http.MethodGet, "/api/sessions/{id}/media/{mediaId}", "The bytes of a message's media", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			MediaID string `path:"mediaId" pattern:"^med_[a-f0-9]{24}$"`
-		}) (*huma.StreamResponse, error) {
-			if err := s.sessionExists(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			m, r, redirect, err := s.opts.Messages.OpenMedia(ctx, in.ID, in.MediaID)
-			if err != nil {
-				return nil, err
-			}
-			if redirect != "" {
-				return &huma.StreamResponse{Body: func(hctx huma.Context) {
-					hctx.SetHeader("Location", redirect)
-					hctx.SetHeader("Cache-Control", "private, no-store")
-					hctx.SetStatus(http.StatusFound)
-				}}, nil
-			}
-			return &huma.StreamResponse{Body: func(hctx huma.Context) {
-				defer r.Close()
-				hctx.SetHeader("Content-Type", m.Mimetype)
-				hctx.SetHeader("Content-Length", strconv.FormatInt(m.Size, 10))
-				hctx.SetHeader("X-Content-Type-Options", "nosniff")
-				hctx.SetHeader("Cache-Control", "private, max-age=3600")
-				hctx.SetHeader("Content-Disposition", m.Disposition())
-				hctx.SetStatus(http.StatusOK)
-				_, _ = io.Copy(hctx.BodyWriter(), r)
-			}}, nil
-		})
+// sendMediaOp describes the media send route of operation id.
+func (s *Server) sendMediaOp(id, summary, tag string) huma.Operation {
+	o := withErrors(op(scopeSession, id, http.MethodPost, "/api/sessions/{id}/messages/"+id, summary+
+		": JSON with media.url or media.data, or multipart/form-data with the same fields and a file part. "+
+		"201 when it went out within SEND_WAIT_MS, 202 while it is still queued.", tag),
+		append([]int{http.StatusConflict}, engineErrors...)...)
+	o.DefaultStatus = http.StatusCreated
+	o.MaxBodyBytes = s.maxBody
+	o.Responses = s.acceptedResponse()
+	return o
+}
+
+func (s *Server) sendImage(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
+	return s.sendMedia(ctx, in, "send-image", engine.TypeImage)
+}
+
+func (s *Server) sendVideo(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
+	return s.sendMedia(ctx, in, "send-video", engine.TypeVideo)
+}
+
+func (s *Server) sendAudio(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
+	return s.sendMedia(ctx, in, "send-audio", engine.TypeAudio)
+}
+
+func (s *Server) sendDocument(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
+	return s.sendMedia(ctx, in, "send-document", engine.TypeDocument)
+}
+
+func (s *Server) sendSticker(ctx context.Context, in *sendMediaInput) (*Out[*message.Message], error) {
+	return s.sendMedia(ctx, in, "send-sticker", engine.TypeSticker)
+}
+
+// sendMedia sends the media of route (its operation id) as a message of kind.
+func (s *Server) sendMedia(ctx context.Context, in *sendMediaInput, route string, kind engine.MessageType) (*Out[*message.Message], error) {
+	b := in.Body
+	typ := kind
+	if b.Voice {
+		if kind != engine.TypeAudio {
+			return nil, fieldErr("voice", "only send-audio sends voice notes")
+		}
+		typ = engine.TypeVoice
+	}
+	mi := &message.MediaInput{Mimetype: b.Mimetype, Filename: b.Filename}
+	if up := infoOf(ctx).upload; up != nil {
+		mi.Data = up.data
+		if mi.Filename == "" {
+			mi.Filename = up.filename
+		}
+		if mi.Mimetype == "" {
+			mi.Mimetype = up.mimetype
+		}
+	} else if b.Media != nil {
+		if (b.Media.URL == "") == (b.Media.Data == "") {
+			return nil, fieldErr("media", "give exactly one of media.url and media.data")
+		}
+		mi.URL, mi.Base64 = b.Media.URL, b.Media.Data
+	} else {
+		return nil, fieldErr("media", "required: media.url, media.data or a multipart file part")
+	}
+	out := engine.Outgoing{Type: typ, Content: engine.Content{Caption: b.Caption, ReplyTo: b.ReplyTo}}
+	return s.send(ctx, in.ID, &in.SendOptions, route, b, b.ChatID, out, mi)
+}
+
+func (s *Server) getMedia(ctx context.Context, in *getMediaInput) (*huma.StreamResponse, error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	m, r, redirect, err := s.opts.Messages.OpenMedia(ctx, in.ID, in.MediaID)
+	if err != nil {
+		return nil, err
+	}
+	if redirect != "" {
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			hctx.SetHeader("Location", redirect)
+			hctx.SetHeader("Cache-Control", "private, no-store")
+			hctx.SetStatus(http.StatusFound)
+		}}, nil
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer r.Close()
+		hctx.SetHeader("Content-Type", m.Mimetype)
+		hctx.SetHeader("Content-Length", strconv.FormatInt(m.Size, 10))
+		hctx.SetHeader("X-Content-Type-Options", "nosniff")
+		hctx.SetHeader("Cache-Control", "private, max-age=3600")
+		hctx.SetHeader("Content-Disposition", m.Disposition())
+		hctx.SetStatus(http.StatusOK)
+		_, _ = io.Copy(hctx.BodyWriter(), r)
+	}}, nil
 }
 
 // declareMultipart adds the multipart/form-data form of a media route to the spec.
@@ -137,13 +171,6 @@ func (s *Server) declareMultipart(path string) {
 			"file":  {Type: "string", Format: "binary", Description: "The media."},
 		},
 	}}
-}
-
-func article(t engine.MessageType) string {
-	if t == engine.TypeImage || t == engine.TypeAudio {
-		return "an"
-	}
-	return "a"
 }
 
 // multipart turns a multipart/form-data request to a media route into the

@@ -93,113 +93,127 @@ type messagePath struct {
 
 func (s *Server) messageRoutes() {
 	tag := "Messages"
-	send := func(name, summary string) huma.Operation {
-		o := op(name, http.MethodPost, "/api/sessions/{id}/messages/"+name, summary+
-			". 201 when it went out within SEND_WAIT_MS, 202 while it is still queued (it will go out).", tag)
-		o.DefaultStatus = http.StatusCreated
-		o.Responses = s.acceptedResponse()
-		return o
-	}
-	huma.Register(s.api, send("send-text", "Send a text message"),
-		func(ctx context.Context, in *sendTextInput) (*Out[*message.Message], error) {
-			return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText, Content: engine.Content{
-				Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions}}, nil)
-		})
-	huma.Register(s.api, send("send-location", "Send a location"),
-		func(ctx context.Context, in *sendLocationInput) (*Out[*message.Message], error) {
-			b := in.Body
-			return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation, Content: engine.Content{
-				ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}}}, nil)
-		})
-	huma.Register(s.api, send("send-contact", "Send contact cards"),
-		func(ctx context.Context, in *sendContactInput) (*Out[*message.Message], error) {
-			cards := make([]engine.ContactCard, len(in.Body.Contacts))
-			for i, c := range in.Body.Contacts {
-				phone, err := engine.NormalizePhone(c.Phone)
-				if err != nil {
-					return nil, fieldErr("contacts.phone", "want an international phone number with country code")
-				}
-				cards[i] = engine.ContactCard{Name: c.Name, Phone: phone}
-			}
-			return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact, Content: engine.Content{
-				ReplyTo: in.Body.ReplyTo, Contacts: cards}}, nil)
-		})
-	huma.Register(s.api, send("send-reaction", "React to a message"),
-		func(ctx context.Context, in *sendReactionInput) (*Out[*message.Message], error) {
-			return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction, Content: engine.Content{
-				Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}}}, nil)
-		})
-	huma.Register(s.api, send("send-poll", "Send a poll"),
-		func(ctx context.Context, in *sendPollInput) (*Out[*message.Message], error) {
-			b := in.Body
-			return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll, Content: engine.Content{
-				Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}}}, nil)
-		})
+	huma.Register(s.api, s.sendOp("send-text", "Send a text message", tag), s.sendText)
+	huma.Register(s.api, s.sendOp("send-location", "Send a location", tag), s.sendLocation)
+	huma.Register(s.api, s.sendOp("send-contact", "Send contact cards", tag), s.sendContact)
+	huma.Register(s.api, s.sendOp("send-reaction", "React to a message", tag), s.sendReaction)
+	huma.Register(s.api, s.sendOp("send-poll", "Send a poll", tag), s.sendPoll)
+	huma.Register(s.api, op(scopeSession, "list-messages", http.MethodGet, "/api/sessions/{id}/messages", "List messages, newest first", tag), s.listMessages)
+	huma.Register(s.api, op(scopeSession, "list-statuses", http.MethodGet, "/api/sessions/{id}/statuses",
+		"Statuses (stories) received, newest first: kept apart from chats and from the message list", tag), s.listStatuses)
+	huma.Register(s.api, op(scopeSession, "get-message", http.MethodGet, "/api/sessions/{id}/messages/{messageId}", "Get a message", tag), s.getMessage)
+	huma.Register(s.api, withErrors(op(scopeSession, "revoke-message", http.MethodDelete, "/api/sessions/{id}/messages/{messageId}",
+		"Revoke a sent message for everyone", tag), append([]int{http.StatusConflict}, engineErrors...)...), s.revokeMessage)
+}
 
-	huma.Register(s.api, op("list-messages", http.MethodGet, "/api/sessions/{id}/messages", "List messages, newest first", tag),
-		func(ctx context.Context, in *listMessagesInput) (*ListOut[*message.Message], error) {
-			if err := s.sessionExists(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			f := message.ListFilter{SessionID: in.ID, Direction: in.Direction, Status: string(in.Status),
-				Limit: in.Limit, Offset: in.offset()}
-			if in.ChatID != "" {
-				chat, err := engine.NormalizeChatID(in.ChatID)
-				if err != nil {
-					return nil, fieldErr("chatId", err.Error())
-				}
-				f.ChatID = chat
-			}
-			if !in.Since.IsZero() {
-				f.Since = in.Since.UnixMilli()
-			}
-			if !in.Until.IsZero() {
-				f.Until = in.Until.UnixMilli()
-			}
-			list, total, err := s.opts.Messages.List(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			return replyList(ctx, list, in.PageQuery, total), nil
-		})
-	huma.Register(s.api, op("list-statuses", http.MethodGet, "/api/sessions/{id}/statuses",
-		"Statuses (stories) received, newest first: kept apart from chats and from the message list", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			PageQuery
-		}) (*ListOut[*message.Message], error) {
-			if err := s.sessionExists(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			list, total, err := s.opts.Messages.List(ctx, message.ListFilter{SessionID: in.ID, ChatID: engine.StatusChat,
-				Limit: in.Limit, Offset: in.offset()})
-			if err != nil {
-				return nil, err
-			}
-			return replyList(ctx, list, in.PageQuery, total), nil
-		})
-	huma.Register(s.api, op("get-message", http.MethodGet, "/api/sessions/{id}/messages/{messageId}", "Get a message", tag),
-		func(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
-			if err := s.sessionExists(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			m, err := s.opts.Messages.Get(ctx, in.ID, in.MessageID)
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, m), nil
-		})
-	huma.Register(s.api, op("revoke-message", http.MethodDelete, "/api/sessions/{id}/messages/{messageId}", "Revoke a sent message for everyone", tag),
-		func(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
-			if err := s.sessionExists(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			m, err := s.opts.Messages.Revoke(ctx, in.ID, in.MessageID)
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, m), nil
-		})
+// sendOp describes the send route of operation id (POST …/messages/{id}).
+func (s *Server) sendOp(id, summary, tag string) huma.Operation {
+	o := withErrors(op(scopeSession, id, http.MethodPost, "/api/sessions/{id}/messages/"+id, summary+
+		". 201 when it went out within SEND_WAIT_MS, 202 while it is still queued (it will go out).", tag),
+		append([]int{http.StatusConflict}, engineErrors...)...)
+	o.DefaultStatus = http.StatusCreated
+	o.Responses = s.acceptedResponse()
+	return o
+}
+
+func (s *Server) sendText(ctx context.Context, in *sendTextInput) (*Out[*message.Message], error) {
+	return s.send(ctx, in.ID, &in.SendOptions, "send-text", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeText, Content: engine.Content{
+		Text: in.Body.Text, ReplyTo: in.Body.ReplyTo, Mentions: in.Body.Mentions}}, nil)
+}
+
+func (s *Server) sendLocation(ctx context.Context, in *sendLocationInput) (*Out[*message.Message], error) {
+	b := in.Body
+	return s.send(ctx, in.ID, &in.SendOptions, "send-location", b, b.ChatID, engine.Outgoing{Type: engine.TypeLocation, Content: engine.Content{
+		ReplyTo: b.ReplyTo, Location: &engine.Location{Latitude: b.Latitude, Longitude: b.Longitude, Name: b.Name, Address: b.Address}}}, nil)
+}
+
+func (s *Server) sendContact(ctx context.Context, in *sendContactInput) (*Out[*message.Message], error) {
+	cards := make([]engine.ContactCard, len(in.Body.Contacts))
+	for i, c := range in.Body.Contacts {
+		phone, err := engine.NormalizePhone(c.Phone)
+		if err != nil {
+			return nil, fieldErr("contacts.phone", "want an international phone number with country code")
+		}
+		cards[i] = engine.ContactCard{Name: c.Name, Phone: phone}
+	}
+	return s.send(ctx, in.ID, &in.SendOptions, "send-contact", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeContact, Content: engine.Content{
+		ReplyTo: in.Body.ReplyTo, Contacts: cards}}, nil)
+}
+
+func (s *Server) sendReaction(ctx context.Context, in *sendReactionInput) (*Out[*message.Message], error) {
+	return s.send(ctx, in.ID, &in.SendOptions, "send-reaction", in.Body, in.Body.ChatID, engine.Outgoing{Type: engine.TypeReaction, Content: engine.Content{
+		Reaction: &engine.Reaction{MessageID: in.Body.MessageID, Emoji: in.Body.Emoji}}}, nil)
+}
+
+func (s *Server) sendPoll(ctx context.Context, in *sendPollInput) (*Out[*message.Message], error) {
+	b := in.Body
+	return s.send(ctx, in.ID, &in.SendOptions, "send-poll", b, b.ChatID, engine.Outgoing{Type: engine.TypePoll, Content: engine.Content{
+		Poll: &engine.Poll{Name: b.Name, Options: b.Options, MultipleAnswers: b.MultipleAnswers}}}, nil)
+}
+
+func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*ListOut[*message.Message], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	f := message.ListFilter{SessionID: in.ID, Direction: in.Direction, Status: string(in.Status),
+		Limit: in.Limit, Offset: in.offset()}
+	if in.ChatID != "" {
+		chat, err := engine.NormalizeChatID(in.ChatID)
+		if err != nil {
+			return nil, fieldErr("chatId", err.Error())
+		}
+		f.ChatID = chat
+	}
+	if !in.Since.IsZero() {
+		f.Since = in.Since.UnixMilli()
+	}
+	if !in.Until.IsZero() {
+		f.Until = in.Until.UnixMilli()
+	}
+	list, total, err := s.opts.Messages.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return replyList(ctx, list, in.PageQuery, total), nil
+}
+
+type listStatusesInput struct {
+	SessionPath
+	PageQuery
+}
+
+func (s *Server) listStatuses(ctx context.Context, in *listStatusesInput) (*ListOut[*message.Message], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	list, total, err := s.opts.Messages.List(ctx, message.ListFilter{SessionID: in.ID, ChatID: engine.StatusChat,
+		Limit: in.Limit, Offset: in.offset()})
+	if err != nil {
+		return nil, err
+	}
+	return replyList(ctx, list, in.PageQuery, total), nil
+}
+
+func (s *Server) getMessage(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	m, err := s.opts.Messages.Get(ctx, in.ID, in.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, m), nil
+}
+
+func (s *Server) revokeMessage(ctx context.Context, in *messagePath) (*Out[*message.Message], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	m, err := s.opts.Messages.Revoke(ctx, in.ID, in.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, m), nil
 }
 
 // acceptedResponse declares the 202 of send routes.
@@ -211,20 +225,15 @@ func (s *Server) acceptedResponse() map[string]*huma.Response {
 	}}
 }
 
-// sessionExists checks the key's access and that the session exists.
+// sessionExists checks that the session exists (the key's access to it is
+// its operation's scope).
 func (s *Server) sessionExists(ctx context.Context, id string) error {
-	if err := requireSession(ctx, id); err != nil {
-		return err
-	}
 	_, err := s.opts.Sessions.Get(ctx, id)
 	return err
 }
 
 func (s *Server) send(ctx context.Context, sessionID string, o *SendOptions, route string, body any, chatID string,
 	out engine.Outgoing, media *message.MediaInput) (*Out[*message.Message], error) {
-	if err := requireSession(ctx, sessionID); err != nil {
-		return nil, err
-	}
 	in := message.SendInput{ChatID: chatID, Out: out, Media: media, Async: o.Async, IdempotencyKey: o.IdempotencyKey}
 	if o.IdempotencyKey != "" {
 		b, _ := json.Marshal(body)

@@ -292,19 +292,3 @@ func addrString(a netip.Addr) string {
 	}
 	return a.String()
 }
-
-// requireAdmin refuses session keys.
-func requireAdmin(ctx context.Context) error {
-	if !principalOf(ctx).IsAdmin() {
-		return apperr.New(apperr.Forbidden, "this needs an admin key")
-	}
-	return nil
-}
-
-// requireSession refuses keys that may not use session id.
-func requireSession(ctx context.Context, id string) error {
-	if !principalOf(ctx).CanSession(id) {
-		return apperr.New(apperr.Forbidden, "this key may not use session '%s'", id)
-	}
-	return nil
-}

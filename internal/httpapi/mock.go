@@ -54,89 +54,85 @@ type InboundAccepted struct {
 
 func (s *Server) mockRoutes() {
 	tag := "Mock engine"
-	s.mockSentRoute()
-	huma.Register(s.api, withStatus(op("mock-pair", http.MethodPost, "/api/sessions/{id}/mock/pair",
-		"Complete pairing, as if the QR code was scanned", tag), http.StatusAccepted),
-		func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
-			m, sess, err := s.mockEngine(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			if sess.Status != session.StatusQRReady {
-				return nil, apperr.New(apperr.QRNotAvailable, "session '%s' is %s: only a session waiting for pairing (QR_READY) can be paired", in.ID, sess.Status).
-					With("status", sess.Status)
-			}
-			if err := m.MockPair(ctx); err != nil {
-				return nil, engineError(err)
-			}
-			return reply(ctx, http.StatusAccepted, sess), nil
-		})
-
-	huma.Register(s.api, withStatus(op("mock-inbound", http.MethodPost, "/api/sessions/{id}/mock/inbound",
+	huma.Register(s.api, withErrors(op(scopeSession, "mock-sent", http.MethodGet, "/api/sessions/{id}/mock/sent",
+		"What the mock engine delivered to \"WhatsApp\": each message id once, kept across restarts", tag), engineErrors...), s.mockSent)
+	huma.Register(s.api, withErrors(withStatus(op(scopeSession, "mock-pair", http.MethodPost, "/api/sessions/{id}/mock/pair",
+		"Complete pairing, as if the QR code was scanned", tag), http.StatusAccepted), append([]int{http.StatusConflict}, engineErrors...)...), s.mockPair)
+	huma.Register(s.api, withErrors(withStatus(op(scopeSession, "mock-inbound", http.MethodPost, "/api/sessions/{id}/mock/inbound",
 		"Deliver an incoming message, handled exactly like a real one", tag), http.StatusAccepted),
-		func(ctx context.Context, in *mockInboundInput) (*Out[InboundAccepted], error) {
-			m, sess, err := s.mockEngine(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			if sess.Status != session.StatusReady {
-				return nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", in.ID, sess.Status).With("status", sess.Status)
-			}
-			msg, err := inboundMessage(in)
-			if err != nil {
-				return nil, err
-			}
-			if in.Body.ID != "" {
-				// WhatsApp delivers a message id once; OpenWA would drop the redelivery, so say so.
-				old, err := s.opts.Messages.ByWAID(ctx, in.ID, in.Body.ID)
-				if err == nil {
-					return nil, apperr.New(apperr.Conflict, "session '%s' already has message %s: a redelivery is not stored again", in.ID, in.Body.ID).
-						With("messageId", old.ID).With("waMessageId", in.Body.ID)
-				}
-				if !apperr.Is(err, apperr.MessageNotFound) {
-					return nil, err
-				}
-				msg.WAMessageID = in.Body.ID
-			}
-			got, err := m.MockInbound(ctx, msg)
-			if err != nil {
-				return nil, engineError(err)
-			}
-			return reply(ctx, http.StatusAccepted, InboundAccepted{WAMessageID: got.WAMessageID, ChatID: got.ChatID,
-				From: got.From, Type: string(got.Type), Timestamp: stamp.Of(got.Timestamp)}), nil
-		})
-
-	huma.Register(s.api, withStatus(op("mock-disconnect", http.MethodPost, "/api/sessions/{id}/mock/disconnect",
-		"Drop the connection; the session reconnects as a real one would", tag), http.StatusAccepted),
-		func(ctx context.Context, in *mockDisconnectInput) (*Out[*session.Session], error) {
-			m, sess, err := s.mockEngine(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			if err := m.MockDisconnect(ctx, in.Body.Reason); err != nil {
-				return nil, engineError(err)
-			}
-			return reply(ctx, http.StatusAccepted, sess), nil
-		})
+		append([]int{http.StatusConflict}, engineErrors...)...), s.mockInbound)
+	huma.Register(s.api, withErrors(withStatus(op(scopeSession, "mock-disconnect", http.MethodPost, "/api/sessions/{id}/mock/disconnect",
+		"Drop the connection; the session reconnects as a real one would", tag), http.StatusAccepted), engineErrors...), s.mockDisconnect)
 }
 
-func (s *Server) mockSentRoute() {
-	huma.Register(s.api, op("mock-sent", http.MethodGet, "/api/sessions/{id}/mock/sent",
-		"What the mock engine delivered to \"WhatsApp\": each message id once, kept across restarts", "Mock engine"),
-		func(ctx context.Context, in *SessionPath) (*Out[engine.MockLedger], error) {
-			m, _, err := s.mockEngine(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, m.MockSent()), nil
-		})
+func (s *Server) mockSent(ctx context.Context, in *SessionPath) (*Out[engine.MockLedger], error) {
+	m, _, err := s.mockEngine(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, m.MockSent()), nil
+}
+
+func (s *Server) mockPair(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	m, sess, err := s.mockEngine(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Status != session.StatusQRReady {
+		return nil, apperr.New(apperr.QRNotAvailable, "session '%s' is %s: only a session waiting for pairing (QR_READY) can be paired", in.ID, sess.Status).
+			With("status", sess.Status)
+	}
+	if err := m.MockPair(ctx); err != nil {
+		return nil, engineError(err)
+	}
+	return reply(ctx, http.StatusAccepted, sess), nil
+}
+
+func (s *Server) mockInbound(ctx context.Context, in *mockInboundInput) (*Out[InboundAccepted], error) {
+	m, sess, err := s.mockEngine(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Status != session.StatusReady {
+		return nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", in.ID, sess.Status).With("status", sess.Status)
+	}
+	msg, err := inboundMessage(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Body.ID != "" {
+		// WhatsApp delivers a message id once; OpenWA would drop the redelivery, so say so.
+		old, err := s.opts.Messages.ByWAID(ctx, in.ID, in.Body.ID)
+		if err == nil {
+			return nil, apperr.New(apperr.Conflict, "session '%s' already has message %s: a redelivery is not stored again", in.ID, in.Body.ID).
+				With("messageId", old.ID).With("waMessageId", in.Body.ID)
+		}
+		if !apperr.Is(err, apperr.MessageNotFound) {
+			return nil, err
+		}
+		msg.WAMessageID = in.Body.ID
+	}
+	got, err := m.MockInbound(ctx, msg)
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return reply(ctx, http.StatusAccepted, InboundAccepted{WAMessageID: got.WAMessageID, ChatID: got.ChatID,
+		From: got.From, Type: string(got.Type), Timestamp: stamp.Of(got.Timestamp)}), nil
+}
+
+func (s *Server) mockDisconnect(ctx context.Context, in *mockDisconnectInput) (*Out[*session.Session], error) {
+	m, sess, err := s.mockEngine(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.MockDisconnect(ctx, in.Body.Reason); err != nil {
+		return nil, engineError(err)
+	}
+	return reply(ctx, http.StatusAccepted, sess), nil
 }
 
 // mockEngine returns the mock controls of a started mock session.
 func (s *Server) mockEngine(ctx context.Context, id string) (engine.Mock, *session.Session, error) {
-	if err := requireSession(ctx, id); err != nil {
-		return nil, nil, err
-	}
 	kind, err := s.opts.Sessions.EngineType(ctx, id)
 	if err != nil {
 		return nil, nil, err

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +115,11 @@ func New(opts Options) *Server {
 	cfg.SchemasPath = ""  // schemas live in the document itself
 	cfg.CreateHooks = nil // no $schema links in response bodies: the envelope is exact
 	cfg.OpenAPIPath = "/openapi"
+	// The repository has no LICENSE file yet; the document says so rather
+	// than name one. Replace the name (and add its SPDX identifier) once chosen.
+	cfg.Info.License = &huma.License{Name: "No license chosen yet"}
+	// Relative: the document describes the server that serves it.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "This OpenWA server"}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key"},
 		"bearer": {Type: "http", Scheme: "bearer"},
@@ -129,6 +133,7 @@ func New(opts Options) *Server {
 	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
 		op.BodyReadTimeout = 0
 	})
+	s.declareScopes()
 
 	s.healthRoutes()
 	s.sessionRoutes()
@@ -141,13 +146,18 @@ func New(opts Options) *Server {
 	s.eventRoutes()
 	s.directoryRoutes()
 
-	mux.HandleFunc("GET /ws", s.serveWS)
-	mux.Handle("GET /metrics", opts.Metrics.Handler())
-	mux.Handle("GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
-	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// The routes huma does not serve declare their scope too.
+	s.route(mux, scopeKey, "GET /ws", http.HandlerFunc(s.serveWS))
+	metricsScope := scopePublic
+	if opts.Config.MetricsAPIKeyRequired {
+		metricsScope = scopeKey
+	}
+	s.route(mux, metricsScope, "GET /metrics", opts.Metrics.Handler())
+	s.route(mux, scopePublic, "GET /docs/", v5emb.New("OpenWA API", "/openapi.json", "/docs/"))
+	s.route(mux, scopePublic, "GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
+	s.route(mux, scopePublic, "/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apperr.New(apperr.NotFound, "no route %s %s", clip(r.Method, 32), clip(r.URL.Path, maxLogged)))
-	})
+	}))
 	s.handler = s.outer(s.cors(s.authenticate(s.multipart(mux))))
 	return s
 }
@@ -180,17 +190,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // OpenAPI returns the generated document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
-
-var security = []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
-
-// op describes an operation with the defaults every /api route shares.
-func op(id, method, path, summary string, tags ...string) huma.Operation {
-	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags}
-	if strings.HasPrefix(path, "/api/") {
-		o.Security = security
-	}
-	return o
-}
 
 func reflectType[T any]() reflect.Type { return reflect.TypeFor[T]() }
 

@@ -81,81 +81,23 @@ type Deleted struct {
 
 func (s *Server) sessionRoutes() {
 	tag := "Sessions"
-	huma.Register(s.api, withStatus(op("create-session", http.MethodPost, "/api/sessions", "Create a session", tag), http.StatusCreated),
-		func(ctx context.Context, in *createSessionInput) (*Out[*session.Session], error) {
-			if err := requireAdmin(ctx); err != nil {
-				return nil, err
-			}
-			b := in.Body
-			if b == nil {
-				b = &createSessionBody{}
-			}
-			sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: b.ID, Name: b.Name, Engine: b.Engine, Config: b.Config})
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusCreated, sess), nil
-		})
+	huma.Register(s.api, withErrors(withStatus(op(scopeAdmin, "create-session", http.MethodPost, "/api/sessions", "Create a session", tag), http.StatusCreated),
+		append([]int{http.StatusConflict}, engineErrors...)...), s.createSession)
+	huma.Register(s.api, op(scopeKey, "list-sessions", http.MethodGet, "/api/sessions", "List sessions", tag), s.listSessions)
+	huma.Register(s.api, op(scopeSession, "get-session", http.MethodGet, "/api/sessions/{id}", "Get a session", tag), s.getSession)
+	huma.Register(s.api, op(scopeSession, "update-session", http.MethodPut, "/api/sessions/{id}", "Update a session's name or config", tag), s.updateSession)
+	huma.Register(s.api, withErrors(op(scopeAdmin, "delete-session", http.MethodDelete, "/api/sessions/{id}",
+		"Delete a session: stop, log out, and remove it with its auth state and stored data", tag), engineErrors...), s.deleteSession)
+	huma.Register(s.api, withErrors(op(scopeSession, "start-session", http.MethodPost, "/api/sessions/{id}/start", "Start a session (connect; pair if needed)", tag),
+		engineErrors...), s.startSession)
+	huma.Register(s.api, withErrors(op(scopeSession, "stop-session", http.MethodPost, "/api/sessions/{id}/stop", "Stop a session, keeping its pairing", tag),
+		engineErrors...), s.stopSession)
+	huma.Register(s.api, withErrors(op(scopeSession, "restart-session", http.MethodPost, "/api/sessions/{id}/restart", "Restart a session", tag),
+		engineErrors...), s.restartSession)
+	huma.Register(s.api, withErrors(op(scopeSession, "logout-session", http.MethodPost, "/api/sessions/{id}/logout", "Log out: unlink the device and forget the pairing", tag),
+		engineErrors...), s.logoutSession)
 
-	huma.Register(s.api, op("list-sessions", http.MethodGet, "/api/sessions", "List sessions", tag),
-		func(ctx context.Context, in *listSessionsInput) (*ListOut[*session.Session], error) {
-			f := session.ListFilter{Status: in.Status, Limit: in.Limit, Offset: in.offset()}
-			if p := principalOf(ctx); !p.IsAdmin() {
-				f.IDs = append([]string{}, p.Sessions...)
-			}
-			list, total, err := s.opts.Sessions.List(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			return replyList(ctx, list, in.PageQuery, total), nil
-		})
-
-	huma.Register(s.api, op("get-session", http.MethodGet, "/api/sessions/{id}", "Get a session", tag),
-		func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
-			return s.withSession(ctx, in.ID, s.opts.Sessions.Get)
-		})
-
-	huma.Register(s.api, op("update-session", http.MethodPut, "/api/sessions/{id}", "Update a session's name or config", tag),
-		func(ctx context.Context, in *updateSessionInput) (*Out[*session.Session], error) {
-			if err := requireSession(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			sess, err := s.opts.Sessions.Update(ctx, in.ID, session.UpdateInput{Name: in.Body.Name, Config: in.Body.Config,
-				Tenant: !principalOf(ctx).IsAdmin()})
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, sess), nil
-		})
-
-	huma.Register(s.api, op("delete-session", http.MethodDelete, "/api/sessions/{id}",
-		"Delete a session: stop, log out, and remove it with its auth state and stored data", tag),
-		func(ctx context.Context, in *SessionPath) (*Out[Deleted], error) {
-			if err := requireAdmin(ctx); err != nil {
-				return nil, err
-			}
-			if err := s.opts.Sessions.Delete(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, Deleted{ID: in.ID, Deleted: true}), nil
-		})
-
-	for _, a := range []struct {
-		name, summary string
-		fn            func(context.Context, string) (*session.Session, error)
-	}{
-		{"start", "Start a session (connect; pair if needed)", s.opts.Sessions.Start},
-		{"stop", "Stop a session, keeping its pairing", s.opts.Sessions.Stop},
-		{"restart", "Restart a session", s.opts.Sessions.Restart},
-		{"logout", "Log out: unlink the device and forget the pairing", s.opts.Sessions.Logout},
-	} {
-		huma.Register(s.api, op(a.name+"-session", http.MethodPost, "/api/sessions/{id}/"+a.name, a.summary, tag),
-			func(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
-				return s.withSession(ctx, in.ID, a.fn)
-			})
-	}
-
-	qrOp := op("get-session-qr", http.MethodGet, "/api/sessions/{id}/qr", "The QR code to pair the session", tag)
+	qrOp := withErrors(op(scopeSession, "get-session-qr", http.MethodGet, "/api/sessions/{id}/qr", "The QR code to pair the session", tag), http.StatusConflict)
 	qrOp.Responses = map[string]*huma.Response{"200": {
 		Description: "The QR code, as JSON or as a PNG image (?format=png).",
 		Content: map[string]*huma.MediaType{
@@ -163,61 +105,113 @@ func (s *Server) sessionRoutes() {
 			"image/png":        {Schema: &huma.Schema{Type: "string", Format: "binary"}},
 		},
 	}}
-	huma.Register(s.api, qrOp, func(ctx context.Context, in *qrInput) (*qrOutput, error) {
-		if err := requireSession(ctx, in.ID); err != nil {
-			return nil, err
-		}
-		qr, st, err := s.opts.Sessions.QR(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		png, err := qrcode.Encode(qr.Code, qrcode.Medium, 320)
-		if err != nil {
-			return nil, err
-		}
-		if in.Format == "png" {
-			return &qrOutput{ContentType: "image/png", Body: png}, nil
-		}
-		body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: string(st),
-			Image:     "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
-			ExpiresAt: qr.ExpiresAt}).Body)
-		if err != nil {
-			return nil, err
-		}
-		return &qrOutput{ContentType: "application/json", Body: body}, nil
-	})
-
-	huma.Register(s.api, op("request-pairing-code", http.MethodPost, "/api/sessions/{id}/pairing-code",
-		"Pair by phone number: get a code to enter on the phone", tag),
-		func(ctx context.Context, in *pairingInput) (*Out[PairingCode], error) {
-			if err := requireSession(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			code, err := s.opts.Sessions.PairingCode(ctx, in.ID, in.Body.PhoneNumber)
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, PairingCode{Code: code}), nil
-		})
-
-	huma.Register(s.api, op("get-session-me", http.MethodGet, "/api/sessions/{id}/me", "The linked WhatsApp account", tag),
-		func(ctx context.Context, in *SessionPath) (*Out[*engine.Account], error) {
-			if err := requireSession(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			me, err := s.opts.Sessions.Me(ctx, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			return reply(ctx, http.StatusOK, me), nil
-		})
+	huma.Register(s.api, qrOp, s.getSessionQR)
+	huma.Register(s.api, withErrors(op(scopeSession, "request-pairing-code", http.MethodPost, "/api/sessions/{id}/pairing-code",
+		"Pair by phone number: get a code to enter on the phone", tag), append([]int{http.StatusConflict}, engineErrors...)...), s.requestPairingCode)
+	huma.Register(s.api, withErrors(op(scopeSession, "get-session-me", http.MethodGet, "/api/sessions/{id}/me", "The linked WhatsApp account", tag),
+		engineErrors...), s.getSessionMe)
 }
 
-// withSession checks the key's access to session id, then runs fn.
-func (s *Server) withSession(ctx context.Context, id string, fn func(context.Context, string) (*session.Session, error)) (*Out[*session.Session], error) {
-	if err := requireSession(ctx, id); err != nil {
+func (s *Server) createSession(ctx context.Context, in *createSessionInput) (*Out[*session.Session], error) {
+	b := in.Body
+	if b == nil {
+		b = &createSessionBody{}
+	}
+	sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: b.ID, Name: b.Name, Engine: b.Engine, Config: b.Config})
+	if err != nil {
 		return nil, err
 	}
+	return reply(ctx, http.StatusCreated, sess), nil
+}
+
+// listSessions lists every session for an admin key, a session key's own for a session key.
+func (s *Server) listSessions(ctx context.Context, in *listSessionsInput) (*ListOut[*session.Session], error) {
+	f := session.ListFilter{Status: in.Status, Limit: in.Limit, Offset: in.offset()}
+	if p := principalOf(ctx); !p.IsAdmin() {
+		f.IDs = append([]string{}, p.Sessions...)
+	}
+	list, total, err := s.opts.Sessions.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return replyList(ctx, list, in.PageQuery, total), nil
+}
+
+func (s *Server) getSession(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	return sessionReply(ctx, in.ID, s.opts.Sessions.Get)
+}
+
+func (s *Server) updateSession(ctx context.Context, in *updateSessionInput) (*Out[*session.Session], error) {
+	sess, err := s.opts.Sessions.Update(ctx, in.ID, session.UpdateInput{Name: in.Body.Name, Config: in.Body.Config,
+		Tenant: !principalOf(ctx).IsAdmin()})
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, sess), nil
+}
+
+func (s *Server) deleteSession(ctx context.Context, in *SessionPath) (*Out[Deleted], error) {
+	if err := s.opts.Sessions.Delete(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, Deleted{ID: in.ID, Deleted: true}), nil
+}
+
+func (s *Server) startSession(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	return sessionReply(ctx, in.ID, s.opts.Sessions.Start)
+}
+
+func (s *Server) stopSession(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	return sessionReply(ctx, in.ID, s.opts.Sessions.Stop)
+}
+
+func (s *Server) restartSession(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	return sessionReply(ctx, in.ID, s.opts.Sessions.Restart)
+}
+
+func (s *Server) logoutSession(ctx context.Context, in *SessionPath) (*Out[*session.Session], error) {
+	return sessionReply(ctx, in.ID, s.opts.Sessions.Logout)
+}
+
+func (s *Server) getSessionQR(ctx context.Context, in *qrInput) (*qrOutput, error) {
+	qr, st, err := s.opts.Sessions.QR(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	png, err := qrcode.Encode(qr.Code, qrcode.Medium, 320)
+	if err != nil {
+		return nil, err
+	}
+	if in.Format == "png" {
+		return &qrOutput{ContentType: "image/png", Body: png}, nil
+	}
+	body, err := json.Marshal(reply(ctx, http.StatusOK, QRView{QR: qr.Code, Status: string(st),
+		Image:     "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+		ExpiresAt: qr.ExpiresAt}).Body)
+	if err != nil {
+		return nil, err
+	}
+	return &qrOutput{ContentType: "application/json", Body: body}, nil
+}
+
+func (s *Server) requestPairingCode(ctx context.Context, in *pairingInput) (*Out[PairingCode], error) {
+	code, err := s.opts.Sessions.PairingCode(ctx, in.ID, in.Body.PhoneNumber)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, PairingCode{Code: code}), nil
+}
+
+func (s *Server) getSessionMe(ctx context.Context, in *SessionPath) (*Out[*engine.Account], error) {
+	me, err := s.opts.Sessions.Me(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return reply(ctx, http.StatusOK, me), nil
+}
+
+// sessionReply runs fn on session id and answers with the session.
+func sessionReply(ctx context.Context, id string, fn func(context.Context, string) (*session.Session, error)) (*Out[*session.Session], error) {
 	sess, err := fn(ctx, id)
 	if err != nil {
 		return nil, err

@@ -36,125 +36,183 @@ type DeliveryQuery struct {
 	Status webhook.DeliveryStatus `query:"status"`
 }
 
-// webhookScope says whose webhooks a route acts on: a session's, or the global ones ("").
-type webhookScope func(ctx context.Context, sessionID string) error
-
-func (s *Server) webhookRoutes() {
-	// Session webhooks: the key needs the session, which must exist.
-	sessionScope := func(ctx context.Context, id string) error { return s.sessionExists(ctx, id) }
-	tag := "Webhooks"
-	base := "/api/sessions/{id}/webhooks"
-
-	huma.Register(s.api, withStatus(op("create-webhook", http.MethodPost, base, "Create a webhook of the session (the secret is shown once)", tag), http.StatusCreated),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			Body WebhookBody
-		}) (*Out[*webhook.Webhook], error) {
-			return s.createWebhook(ctx, sessionScope, in.ID, &in.Body)
-		})
-	huma.Register(s.api, op("list-webhooks", http.MethodGet, base, "List the session's webhooks", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			PageQuery
-		}) (*ListOut[*webhook.Webhook], error) {
-			return s.listWebhooks(ctx, sessionScope, in.ID, in.PageQuery)
-		})
-	huma.Register(s.api, op("get-webhook", http.MethodGet, base+"/{webhookId}", "Get a webhook", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-		}) (*Out[*webhook.Webhook], error) {
-			return s.getWebhook(ctx, sessionScope, in.ID, in.WebhookID)
-		})
-	huma.Register(s.api, op("update-webhook", http.MethodPut, base+"/{webhookId}", "Update a webhook", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-			Body WebhookBody
-		}) (*Out[*webhook.Webhook], error) {
-			return s.updateWebhook(ctx, sessionScope, in.ID, in.WebhookID, &in.Body)
-		})
-	huma.Register(s.api, op("delete-webhook", http.MethodDelete, base+"/{webhookId}", "Delete a webhook with its deliveries", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-		}) (*Out[Deleted], error) {
-			return s.deleteWebhook(ctx, sessionScope, in.ID, in.WebhookID)
-		})
-	huma.Register(s.api, op("test-webhook", http.MethodPost, base+"/{webhookId}/test", "Deliver a webhook.test event now and return the attempt", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-		}) (*Out[*webhook.Delivery], error) {
-			return s.testWebhook(ctx, sessionScope, in.ID, in.WebhookID)
-		})
-	huma.Register(s.api, op("list-deliveries", http.MethodGet, base+"/{webhookId}/deliveries", "A webhook's deliveries, newest event first", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-			DeliveryQuery
-		}) (*ListOut[*webhook.Delivery], error) {
-			return s.listDeliveries(ctx, sessionScope, in.ID, in.WebhookID, in.DeliveryQuery)
-		})
-	huma.Register(s.api, op("retry-delivery", http.MethodPost, base+"/{webhookId}/deliveries/{deliveryId}/retry", "Retry a delivery now", tag),
-		func(ctx context.Context, in *struct {
-			SessionPath
-			WebhookIDPath
-			DeliveryIDPath
-		}) (*Out[*webhook.Delivery], error) {
-			return s.retryDelivery(ctx, sessionScope, in.ID, in.WebhookID, in.DeliveryID)
-		})
-
-	// Global webhooks get the events of every session; admin only.
-	globalScope := func(ctx context.Context, _ string) error { return requireAdmin(ctx) }
-	gbase := "/api/webhooks"
-	huma.Register(s.api, withStatus(op("create-global-webhook", http.MethodPost, gbase, "Create a global webhook (admin; the secret is shown once)", tag), http.StatusCreated),
-		func(ctx context.Context, in *struct{ Body WebhookBody }) (*Out[*webhook.Webhook], error) {
-			return s.createWebhook(ctx, globalScope, "", &in.Body)
-		})
-	huma.Register(s.api, op("list-global-webhooks", http.MethodGet, gbase, "List the global webhooks (admin)", tag),
-		func(ctx context.Context, in *PageQuery) (*ListOut[*webhook.Webhook], error) {
-			return s.listWebhooks(ctx, globalScope, "", *in)
-		})
-	huma.Register(s.api, op("get-global-webhook", http.MethodGet, gbase+"/{webhookId}", "Get a global webhook (admin)", tag),
-		func(ctx context.Context, in *WebhookIDPath) (*Out[*webhook.Webhook], error) {
-			return s.getWebhook(ctx, globalScope, "", in.WebhookID)
-		})
-	huma.Register(s.api, op("update-global-webhook", http.MethodPut, gbase+"/{webhookId}", "Update a global webhook (admin)", tag),
-		func(ctx context.Context, in *struct {
-			WebhookIDPath
-			Body WebhookBody
-		}) (*Out[*webhook.Webhook], error) {
-			return s.updateWebhook(ctx, globalScope, "", in.WebhookID, &in.Body)
-		})
-	huma.Register(s.api, op("delete-global-webhook", http.MethodDelete, gbase+"/{webhookId}", "Delete a global webhook (admin)", tag),
-		func(ctx context.Context, in *WebhookIDPath) (*Out[Deleted], error) {
-			return s.deleteWebhook(ctx, globalScope, "", in.WebhookID)
-		})
-	huma.Register(s.api, op("test-global-webhook", http.MethodPost, gbase+"/{webhookId}/test", "Deliver a webhook.test event now (admin)", tag),
-		func(ctx context.Context, in *WebhookIDPath) (*Out[*webhook.Delivery], error) {
-			return s.testWebhook(ctx, globalScope, "", in.WebhookID)
-		})
-	huma.Register(s.api, op("list-global-deliveries", http.MethodGet, gbase+"/{webhookId}/deliveries", "A global webhook's deliveries (admin)", tag),
-		func(ctx context.Context, in *struct {
-			WebhookIDPath
-			DeliveryQuery
-		}) (*ListOut[*webhook.Delivery], error) {
-			return s.listDeliveries(ctx, globalScope, "", in.WebhookID, in.DeliveryQuery)
-		})
-	huma.Register(s.api, op("retry-global-delivery", http.MethodPost, gbase+"/{webhookId}/deliveries/{deliveryId}/retry", "Retry a delivery now (admin)", tag),
-		func(ctx context.Context, in *struct {
-			WebhookIDPath
-			DeliveryIDPath
-		}) (*Out[*webhook.Delivery], error) {
-			return s.retryDelivery(ctx, globalScope, "", in.WebhookID, in.DeliveryID)
-		})
+type createWebhookInput struct {
+	SessionPath
+	Body WebhookBody
 }
 
-func (s *Server) createWebhook(ctx context.Context, scope webhookScope, sessionID string, b *WebhookBody) (*Out[*webhook.Webhook], error) {
-	if err := scope(ctx, sessionID); err != nil {
+type listWebhooksInput struct {
+	SessionPath
+	PageQuery
+}
+
+type webhookInput struct {
+	SessionPath
+	WebhookIDPath
+}
+
+type updateWebhookInput struct {
+	SessionPath
+	WebhookIDPath
+	Body WebhookBody
+}
+
+type listDeliveriesInput struct {
+	SessionPath
+	WebhookIDPath
+	DeliveryQuery
+}
+
+type retryDeliveryInput struct {
+	SessionPath
+	WebhookIDPath
+	DeliveryIDPath
+}
+
+type createGlobalWebhookInput struct {
+	Body WebhookBody
+}
+
+type updateGlobalWebhookInput struct {
+	WebhookIDPath
+	Body WebhookBody
+}
+
+type listGlobalDeliveriesInput struct {
+	WebhookIDPath
+	DeliveryQuery
+}
+
+type retryGlobalDeliveryInput struct {
+	WebhookIDPath
+	DeliveryIDPath
+}
+
+// webhookRoutes: a session's webhooks (the session must exist), and the
+// global webhooks, which get the events of every session (admin only).
+func (s *Server) webhookRoutes() {
+	tag := "Webhooks"
+	huma.Register(s.api, withStatus(op(scopeSession, "create-webhook", http.MethodPost, "/api/sessions/{id}/webhooks",
+		"Create a webhook of the session (the secret is shown once)", tag), http.StatusCreated), s.createWebhook)
+	huma.Register(s.api, op(scopeSession, "list-webhooks", http.MethodGet, "/api/sessions/{id}/webhooks", "List the session's webhooks", tag), s.listWebhooks)
+	huma.Register(s.api, op(scopeSession, "get-webhook", http.MethodGet, "/api/sessions/{id}/webhooks/{webhookId}", "Get a webhook", tag), s.getWebhook)
+	huma.Register(s.api, op(scopeSession, "update-webhook", http.MethodPut, "/api/sessions/{id}/webhooks/{webhookId}", "Update a webhook", tag), s.updateWebhook)
+	huma.Register(s.api, op(scopeSession, "delete-webhook", http.MethodDelete, "/api/sessions/{id}/webhooks/{webhookId}",
+		"Delete a webhook with its deliveries", tag), s.deleteWebhook)
+	huma.Register(s.api, op(scopeSession, "test-webhook", http.MethodPost, "/api/sessions/{id}/webhooks/{webhookId}/test",
+		"Deliver a webhook.test event now and return the attempt", tag), s.testWebhook)
+	huma.Register(s.api, op(scopeSession, "list-deliveries", http.MethodGet, "/api/sessions/{id}/webhooks/{webhookId}/deliveries",
+		"A webhook's deliveries, newest event first", tag), s.listDeliveries)
+	huma.Register(s.api, op(scopeSession, "retry-delivery", http.MethodPost, "/api/sessions/{id}/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
+		"Retry a delivery now", tag), s.retryDelivery)
+
+	huma.Register(s.api, withStatus(op(scopeAdmin, "create-global-webhook", http.MethodPost, "/api/webhooks",
+		"Create a global webhook (admin; the secret is shown once)", tag), http.StatusCreated), s.createGlobalWebhook)
+	huma.Register(s.api, op(scopeAdmin, "list-global-webhooks", http.MethodGet, "/api/webhooks", "List the global webhooks (admin)", tag), s.listGlobalWebhooks)
+	huma.Register(s.api, op(scopeAdmin, "get-global-webhook", http.MethodGet, "/api/webhooks/{webhookId}", "Get a global webhook (admin)", tag), s.getGlobalWebhook)
+	huma.Register(s.api, op(scopeAdmin, "update-global-webhook", http.MethodPut, "/api/webhooks/{webhookId}", "Update a global webhook (admin)", tag),
+		s.updateGlobalWebhook)
+	huma.Register(s.api, op(scopeAdmin, "delete-global-webhook", http.MethodDelete, "/api/webhooks/{webhookId}", "Delete a global webhook (admin)", tag),
+		s.deleteGlobalWebhook)
+	huma.Register(s.api, op(scopeAdmin, "test-global-webhook", http.MethodPost, "/api/webhooks/{webhookId}/test",
+		"Deliver a webhook.test event now (admin)", tag), s.testGlobalWebhook)
+	huma.Register(s.api, op(scopeAdmin, "list-global-deliveries", http.MethodGet, "/api/webhooks/{webhookId}/deliveries",
+		"A global webhook's deliveries (admin)", tag), s.listGlobalDeliveries)
+	huma.Register(s.api, op(scopeAdmin, "retry-global-delivery", http.MethodPost, "/api/webhooks/{webhookId}/deliveries/{deliveryId}/retry",
+		"Retry a delivery now (admin)", tag), s.retryGlobalDelivery)
+}
+
+func (s *Server) createWebhook(ctx context.Context, in *createWebhookInput) (*Out[*webhook.Webhook], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
 		return nil, err
 	}
+	return s.webhookCreate(ctx, in.ID, &in.Body)
+}
+
+func (s *Server) listWebhooks(ctx context.Context, in *listWebhooksInput) (*ListOut[*webhook.Webhook], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.webhookList(ctx, in.ID, in.PageQuery)
+}
+
+func (s *Server) getWebhook(ctx context.Context, in *webhookInput) (*Out[*webhook.Webhook], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.webhookGet(ctx, in.ID, in.WebhookID)
+}
+
+func (s *Server) updateWebhook(ctx context.Context, in *updateWebhookInput) (*Out[*webhook.Webhook], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.webhookUpdate(ctx, in.ID, in.WebhookID, &in.Body)
+}
+
+func (s *Server) deleteWebhook(ctx context.Context, in *webhookInput) (*Out[Deleted], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.webhookDelete(ctx, in.ID, in.WebhookID)
+}
+
+func (s *Server) testWebhook(ctx context.Context, in *webhookInput) (*Out[*webhook.Delivery], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.webhookTest(ctx, in.ID, in.WebhookID)
+}
+
+func (s *Server) listDeliveries(ctx context.Context, in *listDeliveriesInput) (*ListOut[*webhook.Delivery], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.deliveryList(ctx, in.ID, in.WebhookID, in.DeliveryQuery)
+}
+
+func (s *Server) retryDelivery(ctx context.Context, in *retryDeliveryInput) (*Out[*webhook.Delivery], error) {
+	if err := s.sessionExists(ctx, in.ID); err != nil {
+		return nil, err
+	}
+	return s.deliveryRetry(ctx, in.ID, in.WebhookID, in.DeliveryID)
+}
+
+// The global webhooks have no session: their session id is "".
+
+func (s *Server) createGlobalWebhook(ctx context.Context, in *createGlobalWebhookInput) (*Out[*webhook.Webhook], error) {
+	return s.webhookCreate(ctx, "", &in.Body)
+}
+
+func (s *Server) listGlobalWebhooks(ctx context.Context, in *PageQuery) (*ListOut[*webhook.Webhook], error) {
+	return s.webhookList(ctx, "", *in)
+}
+
+func (s *Server) getGlobalWebhook(ctx context.Context, in *WebhookIDPath) (*Out[*webhook.Webhook], error) {
+	return s.webhookGet(ctx, "", in.WebhookID)
+}
+
+func (s *Server) updateGlobalWebhook(ctx context.Context, in *updateGlobalWebhookInput) (*Out[*webhook.Webhook], error) {
+	return s.webhookUpdate(ctx, "", in.WebhookID, &in.Body)
+}
+
+func (s *Server) deleteGlobalWebhook(ctx context.Context, in *WebhookIDPath) (*Out[Deleted], error) {
+	return s.webhookDelete(ctx, "", in.WebhookID)
+}
+
+func (s *Server) testGlobalWebhook(ctx context.Context, in *WebhookIDPath) (*Out[*webhook.Delivery], error) {
+	return s.webhookTest(ctx, "", in.WebhookID)
+}
+
+func (s *Server) listGlobalDeliveries(ctx context.Context, in *listGlobalDeliveriesInput) (*ListOut[*webhook.Delivery], error) {
+	return s.deliveryList(ctx, "", in.WebhookID, in.DeliveryQuery)
+}
+
+func (s *Server) retryGlobalDelivery(ctx context.Context, in *retryGlobalDeliveryInput) (*Out[*webhook.Delivery], error) {
+	return s.deliveryRetry(ctx, "", in.WebhookID, in.DeliveryID)
+}
+
+func (s *Server) webhookCreate(ctx context.Context, sessionID string, b *WebhookBody) (*Out[*webhook.Webhook], error) {
 	w, err := s.opts.Webhooks.Create(ctx, sessionID, b.input())
 	if err != nil {
 		return nil, err
@@ -162,10 +220,7 @@ func (s *Server) createWebhook(ctx context.Context, scope webhookScope, sessionI
 	return reply(ctx, http.StatusCreated, w), nil
 }
 
-func (s *Server) listWebhooks(ctx context.Context, scope webhookScope, sessionID string, p PageQuery) (*ListOut[*webhook.Webhook], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) webhookList(ctx context.Context, sessionID string, p PageQuery) (*ListOut[*webhook.Webhook], error) {
 	list, total, err := s.opts.Webhooks.List(ctx, sessionID, p.Limit, p.offset())
 	if err != nil {
 		return nil, err
@@ -173,10 +228,7 @@ func (s *Server) listWebhooks(ctx context.Context, scope webhookScope, sessionID
 	return replyList(ctx, list, p, total), nil
 }
 
-func (s *Server) getWebhook(ctx context.Context, scope webhookScope, sessionID, id string) (*Out[*webhook.Webhook], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) webhookGet(ctx context.Context, sessionID, id string) (*Out[*webhook.Webhook], error) {
 	w, err := s.opts.Webhooks.Get(ctx, sessionID, id)
 	if err != nil {
 		return nil, err
@@ -184,10 +236,7 @@ func (s *Server) getWebhook(ctx context.Context, scope webhookScope, sessionID, 
 	return reply(ctx, http.StatusOK, w), nil
 }
 
-func (s *Server) updateWebhook(ctx context.Context, scope webhookScope, sessionID, id string, b *WebhookBody) (*Out[*webhook.Webhook], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) webhookUpdate(ctx context.Context, sessionID, id string, b *WebhookBody) (*Out[*webhook.Webhook], error) {
 	w, err := s.opts.Webhooks.Update(ctx, sessionID, id, b.input())
 	if err != nil {
 		return nil, err
@@ -195,20 +244,14 @@ func (s *Server) updateWebhook(ctx context.Context, scope webhookScope, sessionI
 	return reply(ctx, http.StatusOK, w), nil
 }
 
-func (s *Server) deleteWebhook(ctx context.Context, scope webhookScope, sessionID, id string) (*Out[Deleted], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) webhookDelete(ctx context.Context, sessionID, id string) (*Out[Deleted], error) {
 	if err := s.opts.Webhooks.Delete(ctx, sessionID, id); err != nil {
 		return nil, err
 	}
 	return reply(ctx, http.StatusOK, Deleted{ID: id, Deleted: true}), nil
 }
 
-func (s *Server) testWebhook(ctx context.Context, scope webhookScope, sessionID, id string) (*Out[*webhook.Delivery], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) webhookTest(ctx context.Context, sessionID, id string) (*Out[*webhook.Delivery], error) {
 	d, err := s.opts.Webhooks.Test(ctx, sessionID, id)
 	if err != nil {
 		return nil, err
@@ -216,10 +259,7 @@ func (s *Server) testWebhook(ctx context.Context, scope webhookScope, sessionID,
 	return reply(ctx, http.StatusOK, d), nil
 }
 
-func (s *Server) listDeliveries(ctx context.Context, scope webhookScope, sessionID, id string, q DeliveryQuery) (*ListOut[*webhook.Delivery], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) deliveryList(ctx context.Context, sessionID, id string, q DeliveryQuery) (*ListOut[*webhook.Delivery], error) {
 	list, total, err := s.opts.Webhooks.Deliveries(ctx, sessionID, id, string(q.Status), q.Limit, q.offset())
 	if err != nil {
 		return nil, err
@@ -227,10 +267,7 @@ func (s *Server) listDeliveries(ctx context.Context, scope webhookScope, session
 	return replyList(ctx, list, q.PageQuery, total), nil
 }
 
-func (s *Server) retryDelivery(ctx context.Context, scope webhookScope, sessionID, id, deliveryID string) (*Out[*webhook.Delivery], error) {
-	if err := scope(ctx, sessionID); err != nil {
-		return nil, err
-	}
+func (s *Server) deliveryRetry(ctx context.Context, sessionID, id, deliveryID string) (*Out[*webhook.Delivery], error) {
 	d, err := s.opts.Webhooks.Retry(ctx, sessionID, id, deliveryID)
 	if err != nil {
 		return nil, err
