@@ -23,6 +23,7 @@ import (
 	"github.com/openwa/openwa/internal/media/mediatest"
 	"github.com/openwa/openwa/internal/media/s3"
 	"github.com/openwa/openwa/internal/store/storetest"
+	"github.com/openwa/openwa/internal/testutil"
 )
 
 const adminKey = "test-admin-key-0123456789"
@@ -255,16 +256,10 @@ func (e *env) createSession(id string, autoPair bool) map[string]any {
 // waitStatus polls the session until it has the status, for up to 10 s.
 func (e *env) waitStatus(id, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	var last map[string]any
-	for time.Now().Before(deadline) {
-		r := e.do("GET", "/api/sessions/"+id, nil)
-		last = r.data()
-		if last["status"] == status {
-			return last
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	e.t.Fatalf("session %s never became %s; last %v", id, status, last)
-	return nil
+	testutil.Eventually(e.t, 10*time.Second, func() bool {
+		last = e.do("GET", "/api/sessions/"+id, nil).data()
+		return last["status"] == status
+	}, "session %s becomes %s; last %v", id, status, &last)
+	return last
 }
