@@ -250,14 +250,14 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			bus.Revoke(keyID)
 		}
 	})
-	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins),
-		KeyActive: func(ctx context.Context, keyID string) (bool, error) {
-			_, err := st.GetKey(ctx, keyID)
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		}}
+	rt := realtime.NewServer(hub, st, log.With("component", "realtime"), originPatterns(cfg.CORSOrigins))
+	rt.KeyActive = func(ctx context.Context, keyID string) (bool, error) {
+		_, err := st.GetKey(ctx, keyID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	var limiter httpapi.Limiter = auth.NewLimiter(cfg.RateLimitRPS, cfg.RateLimitBurst)
 	if rc, ok := c.(*redis.Cache); ok {
 		limiter = redis.NewLimiter(rc, cfg.RateLimitRPS, cfg.RateLimitBurst, log.With("component", "ratelimit"))
