@@ -152,14 +152,27 @@ type App struct {
 
 // New opens every adapter, applies migrations and makes sure an admin key
 // exists. Sessions are not restored yet: Restore does that.
-func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, opts ...Option) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Should a step fail, what the earlier steps opened is closed again,
+	// newest first: a failed start-up leaves no connection or goroutine.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	c, err := newCache(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cl, ok := c.(io.Closer); ok {
+		undo = append(undo, func() { cl.Close() })
 	}
 	blobs, err := newMediaStore(ctx, cfg)
 	if err != nil {
@@ -169,10 +182,8 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*App, error) {
-		st.Close()
-		return nil, err
-	}
+	undo = append(undo, func() { st.Close() })
+	fail := func(err error) (*App, error) { return nil, err }
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		return fail(err)
