@@ -412,8 +412,8 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 }
 
 // checkDatabaseKind records which database the data was written with and
-// warns when the configuration now names another (the seed's v1 rule: a
-// restart switches adapters, no data moves by itself).
+// warns when the configuration now names another (a restart switches
+// adapters; no data moves by itself).
 //
 // Switching databases is a restart with another DATABASE_TYPE, and the data
 // does not move by itself: a PostgreSQL deployment that finds the SQLite file

@@ -1,4 +1,4 @@
-// Package webhook is the seed's Webhook Manager, made durable: webhook CRUD,
+// Package webhook is OpenWA's webhook manager, made durable: webhook CRUD,
 // Standard Webhooks signing, and delivery of the delivery rows the event log
 // writes with each event (one per event and webhook), with retries, backoff
 // and jitter, through an SSRF-safe client. A slow or dead receiver only holds
