@@ -257,9 +257,9 @@ func (s *Service) view(w *store.Webhook) *Webhook {
 		id := w.SessionID
 		v.SessionID = &id
 	}
-	_ = json.Unmarshal([]byte(w.Events), &v.Events)
+	store.DecodeJSON(s.log, "webhooks", w.ID, []byte(w.Events), &v.Events)
 	var stored map[string]string
-	_ = json.Unmarshal([]byte(w.Headers), &stored)
+	store.DecodeJSON(s.log, "webhooks", w.ID, []byte(w.Headers), &stored)
 	for k := range stored {
 		v.Headers[k] = HeaderMask
 	}
