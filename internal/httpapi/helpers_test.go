@@ -185,6 +185,17 @@ func (r *resp) errDetails() map[string]any {
 	return d
 }
 
+// decode returns the response's data decoded into T (a type of the test's
+// own, with the JSON names of the API), and fails the test if it does not decode.
+func decode[T any](t *testing.T, r *resp) T {
+	t.Helper()
+	var env struct{ Data T }
+	if err := json.Unmarshal(r.Raw, &env); err != nil {
+		t.Fatalf("decode %T: %v; body %s", env.Data, err, r.Raw)
+	}
+	return env.Data
+}
+
 type reqOpt func(*http.Request)
 
 func withKey(k string) reqOpt { return func(r *http.Request) { r.Header.Set("X-API-Key", k) } }

@@ -29,14 +29,18 @@ func TestSendText(t *testing.T) {
 
 	r := e.do("POST", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "+62 812-3456-7890", "text": "hello"})
 	e.expect(r, 201, "")
-	m := r.data()
+	m := decode[struct {
+		ID, Status, ChatID, Type, SessionID, From string
+		Text, WAMessageID                         *string
+		FromMe                                    bool
+	}](t, r)
 	// 201 means it went out: sent, or already acked by the time the answer is read.
-	if !slices.Contains([]any{"sent", "delivered", "read"}, m["status"]) || m["chatId"] != "6281234567890@s.whatsapp.net" || m["fromMe"] != true ||
-		m["type"] != "text" || m["text"] != "hello" || m["waMessageId"] == nil || m["sessionId"] != "s" ||
-		!strings.HasSuffix(m["from"].(string), "@s.whatsapp.net") {
-		t.Fatalf("sent message: %v", m)
+	if !slices.Contains([]string{"sent", "delivered", "read"}, m.Status) || m.ChatID != "6281234567890@s.whatsapp.net" || !m.FromMe ||
+		m.Type != "text" || m.Text == nil || *m.Text != "hello" || m.WAMessageID == nil || m.SessionID != "s" ||
+		!strings.HasSuffix(m.From, "@s.whatsapp.net") {
+		t.Fatalf("sent message: %s", r.Raw)
 	}
-	id := m["id"].(string)
+	id := m.ID
 	// The mock engine acks delivered, then read.
 	e.waitMessage("s", id, "read")
 
