@@ -152,14 +152,27 @@ type App struct {
 
 // New opens every adapter, applies migrations and makes sure an admin key
 // exists. Sessions are not restored yet: Restore does that.
-func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, opts ...Option) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Should a step fail, what the earlier steps opened is closed again,
+	// newest first: a failed start-up leaves no connection or goroutine.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	c, err := newCache(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cl, ok := c.(io.Closer); ok {
+		undo = append(undo, func() { cl.Close() })
 	}
 	blobs, err := newMediaStore(ctx, cfg)
 	if err != nil {
@@ -169,10 +182,8 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*App, error) {
-		st.Close()
-		return nil, err
-	}
+	undo = append(undo, func() { st.Close() })
+	fail := func(err error) (*App, error) { return nil, err }
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		return fail(err)
@@ -250,14 +261,14 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 			bus.Revoke(keyID)
 		}
 	})
-	rt := &realtime.Server{Hub: hub, Store: st, Log: log.With("component", "realtime"), OriginPatterns: originPatterns(cfg.CORSOrigins),
-		KeyActive: func(ctx context.Context, keyID string) (bool, error) {
-			_, err := st.GetKey(ctx, keyID)
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		}}
+	rt := realtime.NewServer(hub, st, log.With("component", "realtime"), originPatterns(cfg.CORSOrigins))
+	rt.KeyActive = func(ctx context.Context, keyID string) (bool, error) {
+		_, err := st.GetKey(ctx, keyID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	var limiter httpapi.Limiter = auth.NewLimiter(cfg.RateLimitRPS, cfg.RateLimitBurst)
 	if rc, ok := c.(*redis.Cache); ok {
 		limiter = redis.NewLimiter(rc, cfg.RateLimitRPS, cfg.RateLimitBurst, log.With("component", "ratelimit"))
@@ -401,8 +412,8 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 }
 
 // checkDatabaseKind records which database the data was written with and
-// warns when the configuration now names another (the seed's v1 rule: a
-// restart switches adapters, no data moves by itself).
+// warns when the configuration now names another (a restart switches
+// adapters; no data moves by itself).
 //
 // Switching databases is a restart with another DATABASE_TYPE, and the data
 // does not move by itself: a PostgreSQL deployment that finds the SQLite file

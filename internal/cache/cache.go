@@ -1,4 +1,4 @@
-// Package cache is the contract of OpenWA's cache (the seed's ICacheAdapter):
+// Package cache is the contract of OpenWA's cache adapters:
 // short-lived values such as QR codes, keyed by string, that may be lost
 // without harm. memory/ is the embedded implementation.
 package cache

@@ -89,7 +89,7 @@ type Config struct {
 	MediaAllowPrivate    bool
 }
 
-// Profiles are named sets of defaults (the seed's deployment profiles). The
+// Profiles are named sets of defaults (the deployment profiles of the README). The
 // environment overrides any of them.
 var profiles = map[string]map[string]string{
 	"minimal": {

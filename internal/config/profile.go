@@ -35,7 +35,7 @@ func DetectResources() Resources {
 	return res
 }
 
-// Recommend returns the profile the seed's profile detector would choose and why.
+// Recommend returns the profile that suits the machine's resources, and why.
 func Recommend(r Resources) (profile, reason string) {
 	switch {
 	case r.TotalMemoryMB > 0 && r.TotalMemoryMB < 1024:

@@ -1,5 +1,5 @@
 // Package engine is the contract between OpenWA and a WhatsApp protocol
-// implementation (the seed's IWhatsAppEngine). The session manager owns one
+// implementation (an engine: whatsmeow or mock). The session manager owns one
 // Engine per running session; engines report everything that happens through
 // the Emit callback of Options and never import the API or the services.
 package engine

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
+	"github.com/openwa/openwa/internal/testutil"
 )
 
 // What a real account receives besides its contacts' messages, through
@@ -23,16 +24,17 @@ import (
 // waitWA waits for the stored message with a WhatsApp id, in the list at path.
 func (e *env) waitWA(path, waID string) map[string]any {
 	e.t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	var found map[string]any
+	testutil.Eventually(e.t, 15*time.Second, func() bool {
 		for _, m := range e.do("GET", path+"?limit=100", nil).list() {
 			if m := m.(map[string]any); m["waMessageId"] == waID {
-				return m
+				found = m
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("no message %s in %s", waID, path)
-		}
-	}
+		return false
+	}, "message %s in %s", waID, path)
+	return found
 }
 
 // eventFor finds the event of a name whose data names a WhatsApp id; nil when there is none.
@@ -51,6 +53,7 @@ func eventFor(evs []map[string]any, name, waID string) map[string]any {
 // whose number OpenWA does not know stays under the LID. The LID lookups
 // answer both forms.
 func TestWhatsmeowMessagesTypedOnThePhone(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -116,14 +119,10 @@ func TestWhatsmeowMessagesTypedOnThePhone(t *testing.T) {
 		m["fromLid"] != hidden.LID.String() {
 		t.Fatalf("from a LID-only contact: %v", m)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		r := e.do("GET", "/api/sessions/wa/contacts", nil)
-		if s := string(r.Raw); strings.Contains(s, `"id":"`+hidden.LID.String()+`","phone":"","lid":"`+hidden.LID.String()+`"`) {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("contacts: %s", s)
-		}
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		contacts := string(e.do("GET", "/api/sessions/wa/contacts", nil).Raw)
+		return strings.Contains(contacts, `"id":"`+hidden.LID.String()+`","phone":"","lid":"`+hidden.LID.String()+`"`)
+	}, "the LID-only contact is listed")
 
 	// The lookups.
 	want := fmt.Sprintf("%s %s", alice.LID, alice.JID)
@@ -151,6 +150,7 @@ func TestWhatsmeowMessagesTypedOnThePhone(t *testing.T) {
 // before its message wins when the message arrives: it is never stored or
 // forwarded with its content.
 func TestWhatsmeowChatOrderAndRevokes(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -180,11 +180,9 @@ func TestWhatsmeowChatOrderAndRevokes(t *testing.T) {
 	release()
 
 	e.waitWA("/api/sessions/wa/messages", "3EB0AFTER")
-	for deadline := time.Now().Add(15 * time.Second); e.waitWA("/api/sessions/wa/messages", "3EB0PHOTO")["type"] != "revoked"; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the photo was not revoked")
-		}
-	}
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		return e.waitWA("/api/sessions/wa/messages", "3EB0PHOTO")["type"] == "revoked"
+	}, "the photo is revoked")
 	evs, _ := e.events("after=0&limit=1000&events=message.received,message.revoked")
 	var order []string
 	for _, ev := range evs {
@@ -221,6 +219,7 @@ func TestWhatsmeowChatOrderAndRevokes(t *testing.T) {
 // Statuses are not chats: status.received, listed apart, media not
 // downloaded unless the session asks for it. Channel posts are flagged.
 func TestWhatsmeowStatusesAndChannels(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -286,6 +285,7 @@ func TestWhatsmeowStatusesAndChannels(t *testing.T) {
 // already there, 403 invited instead with the invitation sent, 404 no
 // account); a reaction to a member's message names that member in its key.
 func TestWhatsmeowGroupParticipantResultsAndReactions(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice, bob, carol, dave := fakewa.NewContact("6281111111111"), fakewa.NewContact("6282222222222"),

@@ -10,6 +10,7 @@ import (
 // send is recorded: no message reads delivered without its send (timestamp,
 // message.sent) and message.sent always comes before the message's acks.
 func TestAcksNeverOvertakeTheSend(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	// ackDelayMs 0: the mock acks as soon as it has the message, racing the worker.
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "s", "engine": "mock",

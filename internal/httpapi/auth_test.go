@@ -14,6 +14,7 @@ import (
 )
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	// Every /api operation of the published document, with sample path values.
 	var doc struct {
@@ -118,6 +119,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestKeysAndSessionScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, id := range []string{"mine", "theirs"} {
 		e.expect(e.do("POST", "/api/sessions", map[string]any{"id": id, "config": map[string]any{"autoStart": false}}), 201, "")
@@ -203,6 +205,7 @@ func TestKeysAndSessionScope(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "aud", "config": map[string]any{"autoStart": false}}), 201, "")
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "aud"}), 409, "SESSION_ALREADY_EXISTS")
@@ -226,6 +229,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"RATE_LIMIT_RPS": "0.5", "RATE_LIMIT_BURST": "2"})
 	other := auth.Generate()
 	if err := e.app.Store.CreateKey(context.Background(), &store.APIKey{ID: "key_00000000000000aa", Name: "other",
@@ -246,6 +250,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestRequestIDAndCORS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"CORS_ORIGINS": "https://app.example.com"})
 	r := e.do("GET", "/api/sessions", nil, header("X-Request-Id", "trace-123"))
 	if r.Header.Get("X-Request-Id") != "trace-123" || r.Body["meta"].(map[string]any)["requestId"] != "trace-123" {

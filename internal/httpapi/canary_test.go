@@ -16,6 +16,7 @@ import (
 // two whatsmeow sessions paired to two accounts that the fake routes
 // between, every step of the canary passing through the public API only.
 func TestCanaryAgainstFakeWhatsApp(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	for _, a := range []struct{ id, phone string }{{"canary-a", "15550001001"}, {"canary-b", "15550001002"}} {

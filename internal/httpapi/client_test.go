@@ -10,6 +10,7 @@ import (
 )
 
 func TestClip(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"/api/sessions", "/api/sessions"},
 		{strings.Repeat("a", 256), strings.Repeat("a", 256)},
@@ -28,6 +29,7 @@ func TestClip(t *testing.T) {
 }
 
 func TestClientAddr(t *testing.T) {
+	t.Parallel()
 	s := &Server{proxies: []netip.Prefix{
 		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}}
 	for _, c := range []struct{ remote, xff, want string }{

@@ -32,6 +32,7 @@ func (e *env) sibling() *env {
 
 // Two instances sharing Redis share real-time events and rate limits.
 func TestInstancesShareRedis(t *testing.T) {
+	t.Parallel()
 	t.Run("events", func(t *testing.T) {
 		url, prefix := cachetest.RedisURL(t)
 		a := newEnv(t, map[string]string{"CACHE_TYPE": "redis", "REDIS_URL": url, "REDIS_PREFIX": prefix})

@@ -27,7 +27,9 @@ import (
 )
 
 // TestMain lets this test binary also be an OpenWA process on a fake
-// WhatsApp server of another process, to be killed with SIGKILL.
+// WhatsApp server of another process, to be killed with SIGKILL. Otherwise
+// it trusts the process's fake WhatsApp root key once (whatsmeow.WACertPubKey
+// is process-global), so that the tests can run in parallel.
 func TestMain(m *testing.M) {
 	if addr := os.Getenv("OPENWA_CHILD_FAKEWA"); addr != "" {
 		if err := openwaChild(addr); err != nil {
@@ -36,6 +38,7 @@ func TestMain(m *testing.M) {
 		}
 		return
 	}
+	whatsmeow.WACertPubKey = fakewa.Root()
 	os.Exit(m.Run())
 }
 
@@ -151,6 +154,7 @@ func (c *child) waitStatus(id, status string) map[string]any {
 // next login. In the end every message is stored once, with its media, with
 // exactly one message.received event, and nothing is left unacknowledged.
 func TestWhatsmeowKilledWhileReceiving(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts OpenWA processes")
 	}

@@ -16,6 +16,7 @@ import (
 // records, the mock's ledger) reaches the second, and the keys of the first no
 // longer open it.
 func TestDeletedSessionLeavesNothingToItsSuccessor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	ctx := context.Background()
 	e.createSession("tenant", true)
@@ -223,6 +224,7 @@ func (e *env) wsWith(query, key string) *websocket.Conn {
 // store, whether the session runs (WhatsApp is told) or is stopped; the id
 // created again asks for a QR, as a new device.
 func TestDeleteRemovesTheDeviceStore(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	devices := func() int {

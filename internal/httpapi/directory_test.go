@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"github.com/openwa/openwa/internal/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -10,20 +11,18 @@ import (
 // waitEvents waits for at least n events of a kind in the event log and returns them all.
 func waitEvents(t *testing.T, e *env, name string, n int) []map[string]any {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		evs, _ := e.events("after=0&limit=1000&events=" + name)
-		if len(evs) >= n {
-			return evs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d %s events, want %d", len(evs), name, n)
-		}
-	}
+	var evs []map[string]any
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		evs, _ = e.events("after=0&limit=1000&events=" + name)
+		return len(evs) >= n
+	}, "%d %s events; got %v", n, name, &evs)
+	return evs
 }
 
 // Contacts through the API on the mock engine: list, search, pages, one,
 // "on WhatsApp?", picture, block and unblock, and every bad input.
 func TestContacts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("book", true)
 	e.waitStatus("book", "READY")
@@ -99,6 +98,7 @@ func TestContacts(t *testing.T) {
 
 // Groups through the API on the mock engine: the whole life of a group, and every bad input.
 func TestGroupRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("g", true)
 	e.waitStatus("g", "READY")
@@ -207,6 +207,7 @@ func TestGroupRoutes(t *testing.T) {
 // Chats: the most recently active first, each with its last message and
 // what is unread; reading a chat through the API clears its unread count.
 func TestChats(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("c", true)
 	e.waitStatus("c", "READY")
@@ -267,6 +268,7 @@ func TestChats(t *testing.T) {
 
 // Chat actions: read receipts by OpenWA or WhatsApp id, and presence.
 func TestChatActions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("c", true)
 	e.waitStatus("c", "READY")

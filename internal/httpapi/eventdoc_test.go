@@ -12,6 +12,7 @@ import (
 // body the event object with the payload schema as data; and the names a
 // webhook, the event log and the stream accept are exactly the registered ones.
 func TestOpenAPIWebhooksDescribeEveryEvent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	var doc struct {
 		Webhooks map[string]struct {

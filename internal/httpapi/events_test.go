@@ -36,6 +36,7 @@ func (e *env) events(query string) (list []map[string]any, nextAfter float64) {
 }
 
 func TestEventLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", false)
 	e.waitStatus("s", "QR_READY")
@@ -164,6 +165,7 @@ func (c *sseClient) next(t *testing.T) (int64, map[string]any) {
 }
 
 func TestSSEResumesWithoutGapOrDuplicate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -241,6 +243,7 @@ func readEvent(t *testing.T, c *websocket.Conn) map[string]any {
 }
 
 func TestWebSocket(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, id := range []string{"a", "b"} {
 		e.createSession(id, true)
@@ -341,6 +344,7 @@ func TestWebSocket(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")

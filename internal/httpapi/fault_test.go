@@ -114,6 +114,7 @@ func (e *env) waitHealth(component, state string) map[string]any {
 // Redis, then PostgreSQL, go away mid-run: the API says so, keeps serving
 // what does not need them, loses nothing, and recovers by itself.
 func TestBackingServicesGoAwayAndReturn(t *testing.T) {
+	t.Parallel()
 	pgURL := storetest.PostgresURL(t)
 	redisURL, prefix := cachetest.RedisURL(t)
 	pgu, _ := url.Parse(pgURL)

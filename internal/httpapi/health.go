@@ -12,7 +12,7 @@ import (
 	"github.com/openwa/openwa/internal/session"
 )
 
-// AdapterState values of the seed's adapter lifecycle.
+// AdapterState values of an adapter's lifecycle, as /health reports them.
 const (
 	StateReady    = "ready"
 	StateDegraded = "degraded"
@@ -119,7 +119,7 @@ func (s *Server) health(ctx context.Context) Health {
 // failedAfter is how many failed checks in a row turn degraded into failed.
 const failedAfter = 5
 
-// track keeps each component's state across checks (the seed's adapter
+// track keeps each component's state across checks (the adapter
 // lifecycle): ready while it answers, degraded when it stops, failed when it
 // keeps failing, and ready again as soon as it answers: no restart needed.
 func (s *Server) track(name string, ok bool) string {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("h", true)
 	e.waitStatus("h", "READY")
@@ -44,6 +45,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestOpenAPIAndDocs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	r := e.do("GET", "/openapi.json", nil, noKey())
 	if r.Status != 200 {
@@ -115,6 +117,7 @@ func TestOpenAPIAndDocs(t *testing.T) {
 
 // The spec declares the statuses the routes answer with.
 func TestOpenAPIStatuses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	var doc struct {
 		Paths map[string]map[string]struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/openwa/openwa/internal/media/mediatest"
 	"github.com/openwa/openwa/internal/media/s3"
 	"github.com/openwa/openwa/internal/store/storetest"
+	"github.com/openwa/openwa/internal/testutil"
 )
 
 const adminKey = "test-admin-key-0123456789"
@@ -184,6 +185,17 @@ func (r *resp) errDetails() map[string]any {
 	return d
 }
 
+// decode returns the response's data decoded into T (a type of the test's
+// own, with the JSON names of the API), and fails the test if it does not decode.
+func decode[T any](t *testing.T, r *resp) T {
+	t.Helper()
+	var env struct{ Data T }
+	if err := json.Unmarshal(r.Raw, &env); err != nil {
+		t.Fatalf("decode %T: %v; body %s", env.Data, err, r.Raw)
+	}
+	return env.Data
+}
+
 type reqOpt func(*http.Request)
 
 func withKey(k string) reqOpt { return func(r *http.Request) { r.Header.Set("X-API-Key", k) } }
@@ -255,16 +267,10 @@ func (e *env) createSession(id string, autoPair bool) map[string]any {
 // waitStatus polls the session until it has the status, for up to 10 s.
 func (e *env) waitStatus(id, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	var last map[string]any
-	for time.Now().Before(deadline) {
-		r := e.do("GET", "/api/sessions/"+id, nil)
-		last = r.data()
-		if last["status"] == status {
-			return last
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	e.t.Fatalf("session %s never became %s; last %v", id, status, last)
-	return nil
+	testutil.Eventually(e.t, 10*time.Second, func() bool {
+		last = e.do("GET", "/api/sessions/"+id, nil).data()
+		return last["status"] == status
+	}, "session %s becomes %s; last %v", id, status, &last)
+	return last
 }

@@ -9,6 +9,7 @@ import (
 // message.received event and its webhook delivery are in the database when
 // the answer arrives, so a kill -9 right after the answer loses nothing.
 func TestMockInboundAnswersAfterCommit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")

@@ -35,6 +35,7 @@ func hasField(r *resp, field string) bool {
 // Every paginated list of the published document refuses a page whose offset
 // would overflow: 400 naming page, never a 500 or a silent first page.
 func TestPageBounds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s1", true)
 	e.waitStatus("s1", "READY")
@@ -161,6 +162,7 @@ func (c *slowClient) closed(t *testing.T, failsafe time.Duration) {
 // A request without a key is answered 401 at once, without reading its body,
 // and its connection is closed, however slowly the body trickles in.
 func TestSlowBodyWithoutKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, c := range []struct{ name, head string }{
 		{"content-length", "POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n"},
@@ -190,6 +192,7 @@ func TestSlowBodyWithoutKey(t *testing.T) {
 // longer than the deadline, are not affected; uploads have a deadline of
 // their own.
 func TestSlowBodyDeadline(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, nil, app.WithBodyTimeouts(300*time.Millisecond, time.Hour))
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -320,6 +323,7 @@ func (e *env) auditRows() (n, longest, total int) {
 // failed authentications not at all, and log lines clip the path too. So do
 // a key holder's calls.
 func TestHugePathsStayBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "5"})
 	log := &lineLog{}
 	e.stop()
@@ -428,6 +432,7 @@ func (e *env) doFrom(c *http.Client, method, path, key string, hdr ...string) *r
 // Too many failed authentications from one address: 429 with Retry-After,
 // for any key, and nothing audited; another address is not affected.
 func TestFailedAuthLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "3"})
 	for i := range 3 {
 		e.expect(e.do("POST", "/api/sessions", nil, withKey(fmt.Sprint("owa_guess", i))), 401, "UNAUTHORIZED")
@@ -461,6 +466,7 @@ func TestFailedAuthLimitPerAddress(t *testing.T) {
 // Behind TRUSTED_PROXIES the client is the nearest untrusted address of
 // X-Forwarded-For: each has its own limit, and the audit log names it.
 func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"AUTH_FAILURE_LIMIT": "2", "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
 	via := func(xff string) reqOpt { return header("X-Forwarded-For", xff) }
 	for range 2 {
@@ -484,6 +490,7 @@ func TestTrustedProxies(t *testing.T) {
 // The app runs the audit retention: rows older than AUDIT_RETENTION_DAYS go
 // at start, the others stay.
 func TestAuditRetentionRuns(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"AUDIT_RETENTION_DAYS": "1"})
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "kept", "config": map[string]any{"autoStart": false}}), 201, "")
 	// A row of two days ago, written while OpenWA is stopped.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openwa/openwa/internal/media/mediatest"
+	"github.com/openwa/openwa/internal/testutil"
 )
 
 func pngBytes(t *testing.T) []byte {
@@ -58,6 +59,7 @@ func (e *env) ledger(session string) []any {
 }
 
 func TestSendMedia(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"MAX_UPLOAD_MB": "1", "MEDIA_ALLOW_PRIVATE": "true"})
 	e.createSession("m", true)
 	e.waitStatus("m", "READY")
@@ -129,13 +131,13 @@ func TestSendMedia(t *testing.T) {
 		e.expect(e.do("POST", "/api/sessions/m/mock/inbound", map[string]any{"from": "6281111111111", "type": "image",
 			"caption": "from a friend", "media": map[string]any{"data": b64(img), "mimetype": "image/png"}}), 202, "")
 		var in map[string]any
-		for range 200 {
-			if l := e.do("GET", "/api/sessions/m/messages?direction=in", nil).list(); len(l) == 1 {
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			l := e.do("GET", "/api/sessions/m/messages?direction=in", nil).list()
+			if len(l) == 1 {
 				in = l[0].(map[string]any)
-				break
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return in != nil
+		}, "one inbound message")
 		md, _ := in["media"].(map[string]any)
 		if md == nil || md["mimetype"] != "image/png" {
 			t.Fatalf("inbound: %v", in)
@@ -147,6 +149,7 @@ func TestSendMedia(t *testing.T) {
 }
 
 func TestSendMediaErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"MAX_UPLOAD_MB": "1"})
 	e.createSession("m", true)
 	e.waitStatus("m", "READY")
@@ -206,6 +209,7 @@ func TestSendMediaErrors(t *testing.T) {
 }
 
 func TestDeleteSessionRemovesMedia(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("gone", true)
 	e.waitStatus("gone", "READY")
@@ -226,6 +230,7 @@ func TestDeleteSessionRemovesMedia(t *testing.T) {
 // On S3 the media route redirects to a signed URL; the URL is cached, so
 // repeated downloads do not sign again.
 func TestMediaRedirectsToSignedURL(t *testing.T) {
+	t.Parallel()
 	c := mediatest.S3Config(t)
 	e := newEnv(t, map[string]string{"STORAGE_TYPE": "s3", "STORAGE_S3_BUCKET": c.Bucket, "STORAGE_S3_ENDPOINT": c.Endpoint,
 		"STORAGE_S3_ACCESS_KEY_ID": c.AccessKeyID, "STORAGE_S3_SECRET_ACCESS_KEY": c.SecretAccessKey,

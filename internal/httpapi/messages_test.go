@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"github.com/openwa/openwa/internal/testutil"
 	"slices"
 	"strings"
 	"sync"
@@ -12,34 +13,34 @@ import (
 // waitMessage polls a message until it has the status.
 func (e *env) waitMessage(session, id string, status ...string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
 	var last map[string]any
-	for time.Now().Before(deadline) {
+	testutil.Eventually(e.t, 10*time.Second, func() bool {
 		last = e.do("GET", "/api/sessions/"+session+"/messages/"+id, nil).data()
-		if slices.Contains(status, last["status"].(string)) {
-			return last
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	e.t.Fatalf("message %s never became %s; last %v", id, status, last)
-	return nil
+		return slices.Contains(status, last["status"].(string))
+	}, "message %s becomes %s; last %v", id, status, &last)
+	return last
 }
 
 func TestSendText(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
 
 	r := e.do("POST", "/api/sessions/s/messages/send-text", map[string]any{"chatId": "+62 812-3456-7890", "text": "hello"})
 	e.expect(r, 201, "")
-	m := r.data()
+	m := decode[struct {
+		ID, Status, ChatID, Type, SessionID, From string
+		Text, WAMessageID                         *string
+		FromMe                                    bool
+	}](t, r)
 	// 201 means it went out: sent, or already acked by the time the answer is read.
-	if !slices.Contains([]any{"sent", "delivered", "read"}, m["status"]) || m["chatId"] != "6281234567890@s.whatsapp.net" || m["fromMe"] != true ||
-		m["type"] != "text" || m["text"] != "hello" || m["waMessageId"] == nil || m["sessionId"] != "s" ||
-		!strings.HasSuffix(m["from"].(string), "@s.whatsapp.net") {
-		t.Fatalf("sent message: %v", m)
+	if !slices.Contains([]string{"sent", "delivered", "read"}, m.Status) || m.ChatID != "6281234567890@s.whatsapp.net" || !m.FromMe ||
+		m.Type != "text" || m.Text == nil || *m.Text != "hello" || m.WAMessageID == nil || m.SessionID != "s" ||
+		!strings.HasSuffix(m.From, "@s.whatsapp.net") {
+		t.Fatalf("sent message: %s", r.Raw)
 	}
-	id := m["id"].(string)
+	id := m.ID
 	// The mock engine acks delivered, then read.
 	e.waitMessage("s", id, "read")
 
@@ -79,13 +80,10 @@ func TestSendText(t *testing.T) {
 	t.Run("list and filters", func(t *testing.T) {
 		e.expect(e.do("POST", "/api/sessions/s/mock/inbound", map[string]any{"from": "6281111111111", "text": "incoming"}), 202, "")
 		var in []any
-		for range 200 {
+		testutil.Eventually(t, 10*time.Second, func() bool {
 			in = e.do("GET", "/api/sessions/s/messages?direction=in", nil).list()
-			if len(in) == 1 {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return len(in) == 1
+		}, "one inbound message; got %v", &in)
 		if len(in) != 1 || in[0].(map[string]any)["text"] != "incoming" || in[0].(map[string]any)["fromMe"] != false ||
 			in[0].(map[string]any)["from"] != "6281111111111@s.whatsapp.net" {
 			t.Fatalf("inbound: %v", in)
@@ -120,6 +118,7 @@ func TestSendText(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -156,6 +155,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -208,6 +208,7 @@ func TestIdempotencyKey(t *testing.T) {
 // A message accepted while READY waits through a disconnect and goes out,
 // in order, when the session is back.
 func TestOutboxWaitsForTheSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	r := e.do("POST", "/api/sessions", map[string]any{"id": "s", "engine": "mock",
 		"config": map[string]any{"mock": map[string]any{"pairDelayMs": 20, "ackDelayMs": 5, "sendDelayMs": 30}}})
@@ -241,6 +242,7 @@ func TestOutboxWaitsForTheSession(t *testing.T) {
 // Back-to-back sends each find a worker: none waits out SEND_WAIT_MS because
 // the worker retired just as the message arrived.
 func TestSendsNeverMissTheWorker(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"SEND_WAIT_MS": "5000"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -254,6 +256,7 @@ func TestSendsNeverMissTheWorker(t *testing.T) {
 
 // A message that cannot go out within MESSAGE_QUEUE_TTL fails, with the reason.
 func TestOutboxTTL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"MESSAGE_QUEUE_TTL": "400ms"})
 	e.do("POST", "/api/sessions", map[string]any{"id": "s", "engine": "mock",
 		"config": map[string]any{"mock": map[string]any{"pairDelayMs": 10, "sendDelayMs": 150}}})
@@ -282,6 +285,7 @@ func TestOutboxTTL(t *testing.T) {
 
 // SQLITE_BUSY never reaches a user: 50 senders at once all get their answer.
 func TestConcurrentSenders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")

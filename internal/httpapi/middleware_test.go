@@ -11,6 +11,7 @@ import (
 )
 
 func TestPanicBecomesInternalError(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
 	h := s.outer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {

@@ -29,6 +29,7 @@ func (e *env) inboundTexts(session string, n int) []string {
 // messages are not mistaken for redeliveries and new groups get new JIDs. A
 // redelivery the client asks for by id is answered 409, not 202.
 func TestMockIdsAreUniqueAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")

@@ -29,6 +29,7 @@ func forbiddenField(t *testing.T, r *resp, field string) {
 // key could otherwise make the server dial any address of the operator's
 // network through "proxies", or lift the pacing the operator set.
 func TestProxyAndPacingAreTheOperators(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	const proxy = "http://proxy.example.com:3128"
 	pacing := map[string]any{"minIntervalMs": 1000, "jitterMs": 500, "dailyLimit": 200}
@@ -127,6 +128,7 @@ func bannerServer(t *testing.T, banner string) string {
 // (its status line, or a banner of a service that is no proxy) reaches no
 // client, in lastError, the start's error or the session.status event.
 func TestProxyErrorsNameNoBanner(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"ENGINE_TYPE": "whatsmeow"})
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedAddr := closed.Addr().String()

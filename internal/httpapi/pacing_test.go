@@ -7,6 +7,7 @@ import (
 )
 
 func TestPacing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	r := e.do("POST", "/api/sessions", map[string]any{"id": "p", "engine": "mock", "config": map[string]any{
 		"mock":   map[string]any{"pairDelayMs": 10, "ackDelayMs": 5},

@@ -9,6 +9,7 @@ import (
 // again (every answer has ***), delivered as they were given, and kept when a
 // client sends the mask back in a PUT.
 func TestWebhookHeadersAreSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "ENCRYPTION_KEY": "an-encryption-key-of-32-characters!!"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -70,6 +71,7 @@ func TestWebhookHeadersAreSecrets(t *testing.T) {
 // Without ENCRYPTION_KEY values are stored as given (and still masked); rows
 // written so keep working once the key is set.
 func TestWebhookHeadersWrittenInClearStillWork(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -93,6 +95,7 @@ func TestWebhookHeadersWrittenInClearStillWork(t *testing.T) {
 // Every answer with a session shows its proxy URL without the password; a PUT
 // that sends the masked URL back keeps the stored one.
 func TestProxyPasswordIsMasked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	const proxy = "http://alice:s3cret-pass@proxy.example:3128"
 	r := e.do("POST", "/api/sessions", map[string]any{"id": "p", "engine": "mock",
@@ -138,6 +141,7 @@ func TestProxyPasswordIsMasked(t *testing.T) {
 // A key list shows at most 4 characters of a key after "owa_", and 4 of the
 // operator's own API_KEY, also for keys stored by earlier versions.
 func TestKeyPrefixRevealsLittle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	r := e.do("POST", "/api/keys", map[string]any{"name": "gen", "role": "admin"})
 	e.expect(r, 201, "")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSessionCRUD(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 
 	r := e.do("POST", "/api/sessions", map[string]any{"id": "sales-bot", "name": "Sales bot", "engine": "mock",
@@ -90,6 +91,7 @@ func TestSessionCRUD(t *testing.T) {
 }
 
 func TestSessionInputErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"MAX_UPLOAD_MB": "1"})
 	cases := []struct {
 		name, method, path string
@@ -142,6 +144,7 @@ func TestSessionInputErrors(t *testing.T) {
 }
 
 func TestSessionLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"MAX_SESSIONS": "2"})
 	for _, id := range []string{"a", "b"} {
 		e.expect(e.do("POST", "/api/sessions", map[string]any{"id": id, "config": map[string]any{"autoStart": false}}), 201, "")
@@ -157,6 +160,7 @@ func TestSessionLimit(t *testing.T) {
 }
 
 func TestPairByQR(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("qr", false)
 	e.waitStatus("qr", "QR_READY")
@@ -198,6 +202,7 @@ func TestPairByQR(t *testing.T) {
 }
 
 func TestPairByPhone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("byphone", false)
 	e.waitStatus("byphone", "QR_READY")
@@ -217,6 +222,7 @@ func TestPairByPhone(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("life", true)
 	first := e.waitStatus("life", "READY")
@@ -264,6 +270,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestMockControls(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("m", false)
 	e.waitStatus("m", "QR_READY")

@@ -107,6 +107,7 @@ func wantGuardRefusal(t *testing.T, d map[string]any) {
 // Each form is refused where a URL is registered: a webhook's url (create
 // and update) and a media URL at send time.
 func TestSSRFFormsAtRegistration(t *testing.T) {
+	t.Parallel()
 	w := newSSRFWorld(t)
 	wh := w.createWebhook("/api/sessions/s/webhooks", map[string]any{"url": w.public + "/hook"})
 	if len(netguardtest.Forms) < 50 {
@@ -131,6 +132,7 @@ func TestSSRFFormsAtRegistration(t *testing.T) {
 // webhook host that resolved to a public address at creation and resolves
 // to the form at delivery (DNS rebinding).
 func TestSSRFFormsAtDialTime(t *testing.T) {
+	t.Parallel()
 	w := newSSRFWorld(t)
 	pub, _ := w.res.LookupNetIP(t.Context(), "ip", "public.test")
 	port := w.public[strings.LastIndexByte(w.public, ':'):]
@@ -161,6 +163,7 @@ func TestSSRFFormsAtDialTime(t *testing.T) {
 // Each form is refused as a redirect target of a public server, for media
 // URLs and for webhook deliveries.
 func TestSSRFFormsAsRedirectHop(t *testing.T) {
+	t.Parallel()
 	w := newSSRFWorld(t)
 	for _, f := range netguardtest.Forms {
 		t.Run(f.Host, func(t *testing.T) {
@@ -185,6 +188,7 @@ func TestSSRFFormsAsRedirectHop(t *testing.T) {
 // forms of the loopback address, direct or by redirect, are all refused, and
 // nothing is fetched or stored.
 func TestSendDocumentCannotExfiltrateLoopback(t *testing.T) {
+	t.Parallel()
 	var asked atomic.Int64
 	secret := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		asked.Add(1)

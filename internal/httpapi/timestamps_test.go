@@ -50,6 +50,7 @@ func checkTimes(t *testing.T, where string, v any) int {
 // Every time in responses, events and webhook payloads has exactly three
 // fractional digits, trailing zeros included, so that string order is time order.
 func TestTimestampsHaveThreeFractionalDigits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.createSession("q", false)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwa/openwa/internal/testutil"
 	_ "modernc.org/sqlite"
 )
 
@@ -143,6 +144,7 @@ func (e *env) createWebhook(path string, body map[string]any) map[string]any {
 }
 
 func TestWebhookDeliveryIsSigned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -194,6 +196,7 @@ func TestWebhookDeliveryIsSigned(t *testing.T) {
 }
 
 func TestWebhookRetries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -255,21 +258,17 @@ func TestWebhookRetries(t *testing.T) {
 // waitDelivery polls a webhook's deliveries until the newest has the status.
 func (e *env) waitDelivery(webhookPath, status string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
 	var last []any
-	for time.Now().Before(deadline) {
+	testutil.Eventually(e.t, 15*time.Second, func() bool {
 		last = e.do("GET", webhookPath+"/deliveries", nil).list()
-		if len(last) > 0 && last[0].(map[string]any)["status"] == status {
-			return last[0].(map[string]any)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	e.t.Fatalf("no %s delivery; last %v", status, last)
-	return nil
+		return len(last) > 0 && last[0].(map[string]any)["status"] == status
+	}, "a %s delivery; last %v", status, &last)
+	return last[0].(map[string]any)
 }
 
 // A restart while a delivery waits for its retry loses nothing.
 func TestWebhookSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -281,15 +280,10 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 	first := rcv.wait(t, 1)[0]
 	// Restart once the failure is recorded and the retry is pending.
 	path := "/api/sessions/s/webhooks/" + wh["id"].(string)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		l := e.do("GET", path+"/deliveries?status=pending", nil).list()
-		if len(l) == 1 && l[0].(map[string]any)["lastStatusCode"] == 503.0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the failed attempt was never recorded")
-		}
-	}
+		return len(l) == 1 && l[0].(map[string]any)["lastStatusCode"] == 503.0
+	}, "the failed attempt is recorded")
 	e.restart()
 	third := rcv.wait(t, 3)[2]
 	if third.Headers.Get("webhook-id") != first.Headers.Get("webhook-id") {
@@ -302,6 +296,7 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 }
 
 func TestWebhookTargetsAreChecked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.createSession("s", true)
 	for _, u := range []string{"http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data",
@@ -321,6 +316,7 @@ func TestWebhookTargetsAreChecked(t *testing.T) {
 }
 
 func TestWebhookCRUD(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"ENCRYPTION_KEY": "an-encryption-key-of-32-characters!!"})
 	e.createSession("s", false)
 	e.createSession("other", false)
@@ -383,6 +379,7 @@ func TestWebhookCRUD(t *testing.T) {
 
 // A global webhook gets the events of every session, and the secret encrypted at rest still signs.
 func TestGlobalWebhook(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "ENCRYPTION_KEY": "an-encryption-key-of-32-characters!!"})
 	rcv := newReceiver(t)
 	wh := e.createWebhook("/api/webhooks", map[string]any{"url": rcv.srv.URL, "events": []string{"message.received"}})
@@ -415,6 +412,7 @@ func TestGlobalWebhook(t *testing.T) {
 // A receiver that hangs holds only its own webhook: another webhook's
 // delivery of the same event goes out meanwhile.
 func TestSlowReceiverDelaysNoOther(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_MS": "20000"})
 	e.createSession("s", true)
 	e.waitStatus("s", "READY")
@@ -441,6 +439,7 @@ func TestSlowReceiverDelaysNoOther(t *testing.T) {
 // A session has at most 50 webhooks, and there are at most 50 global ones:
 // each event is matched against every webhook of its session when it is written.
 func TestWebhookCap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"})
 	rcv := newReceiver(t)
 	e.createSession("capped", false)

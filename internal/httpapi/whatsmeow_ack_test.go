@@ -17,6 +17,7 @@ import (
 // any more): the device sends it again from the device store, and the
 // contact reads it.
 func TestWhatsmeowAnswersRetryReceiptAfterRestart(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -58,6 +59,7 @@ func TestWhatsmeowAnswersRetryReceiptAfterRestart(t *testing.T) {
 // the sender resends it, and the placeholder becomes the message: one row,
 // one message.received.
 func TestWhatsmeowUndecryptableMessage(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -102,6 +104,7 @@ func TestWhatsmeowUndecryptableMessage(t *testing.T) {
 // stored and forwarded all the same, its media marked missing, rather than
 // lost or left unacknowledged.
 func TestWhatsmeowMediaThatCannotBeFetched(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")

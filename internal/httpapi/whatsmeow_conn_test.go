@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
@@ -20,6 +19,7 @@ import (
 // WhatsApp refuses a first message to a new contact (ack error 463): the
 // message fails once, saying why, and is not sent again.
 func TestWhatsmeowSendRefused463(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	alice := fakewa.NewContact("6281234567890")
 	srv.AddContact(alice)
@@ -53,6 +53,7 @@ func TestWhatsmeowSendRefused463(t *testing.T) {
 // A logout WhatsApp does not confirm (its side fails) still logs the session
 // out here: the pairing and the device's keys are gone.
 func TestWhatsmeowLogoutUnconfirmed(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	pairWhatsmeow(t, e, srv, "wa")
 	srv.FailUnlinks(true)
@@ -82,6 +83,7 @@ func TestWhatsmeowLogoutUnconfirmed(t *testing.T) {
 // names show in the contacts, and the old messages do not flood in as new
 // received messages.
 func TestWhatsmeowHistorySync(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -127,6 +129,7 @@ func TestWhatsmeowHistorySync(t *testing.T) {
 // names show in the contacts, the archived chat is kept as archived, and
 // with the push name known the account announces itself under it.
 func TestWhatsmeowAppState(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice, bob := fakewa.NewContact("6281234567890"), fakewa.NewContact("6289876543210")
@@ -190,6 +193,7 @@ func TestWhatsmeowAppState(t *testing.T) {
 // notified by WhatsApp or found in the contact's next message, sends and
 // receipts go on under the new key.
 func TestWhatsmeowTwoDevicesAndIdentityChange(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -270,11 +274,9 @@ func (f *flakyNet) RoundTrip(r *http.Request) (*http.Response, error) {
 // DISCONNECTED with the reason (not FAILED), tries again by itself, and is
 // READY once WhatsApp answers, without anyone starting it.
 func TestWhatsmeowReconnectsAtBoot(t *testing.T) {
+	t.Parallel()
 	srv := fakewa.New()
-	t.Cleanup(srv.Close)
-	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = fakewa.Root()
-	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
+	t.Cleanup(srv.Close) // TestMain set the root key the client trusts
 	netw := &flakyNet{next: srv.Transport()}
 	e := newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(netw))
 	pairWhatsmeow(t, e, srv, "wa")
@@ -298,6 +300,7 @@ func TestWhatsmeowReconnectsAtBoot(t *testing.T) {
 // WhatsApp retires the WhatsApp Web version OpenWA presents (405 at login):
 // OpenWA fetches the current one and the session is READY again by itself.
 func TestWhatsmeowClientOutdated(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	pairWhatsmeow(t, e, srv, "wa")
 	saved := store.GetWAVersion()

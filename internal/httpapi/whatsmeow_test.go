@@ -21,14 +21,11 @@ import (
 	"github.com/openwa/openwa/internal/engine/whatsmeow/fakewa"
 )
 
-// withFakeWhatsApp starts a fake WhatsApp server that the real whatsmeow
-// client trusts for the length of the test, and an OpenWA on it.
+// withFakeWhatsApp starts a fake WhatsApp server, which the real whatsmeow
+// client trusts (TestMain set the root key), and an OpenWA on it.
 func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
 	srv := fakewa.New()
 	t.Cleanup(srv.Close)
-	saved := whatsmeow.WACertPubKey
-	whatsmeow.WACertPubKey = fakewa.Root() // process-global: this suite's tests do not run in parallel
-	t.Cleanup(func() { whatsmeow.WACertPubKey = saved })
 	return newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow", "WEBHOOK_ALLOW_PRIVATE": "true"},
 		app.WithWhatsmeowTransport(srv.Transport())), srv
 }
@@ -37,6 +34,7 @@ func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
 // server that speaks WhatsApp's protocol: QR, pairing, READY, a restart that
 // needs no QR, a dropped connection, a temporary ban, and the phone unlinking it.
 func TestWhatsmeowSessionLife(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 
@@ -133,6 +131,7 @@ func TestWhatsmeowSessionLife(t *testing.T) {
 // Without a network the session is created and says why it is not
 // connected: DISCONNECTED, not FAILED, as it keeps trying.
 func TestWhatsmeowWithoutNetwork(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, map[string]string{"ENGINE_TYPE": "whatsmeow"}, app.WithWhatsmeowTransport(unreachable{}))
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "off"}), 201, "")
 	off := e.waitStatus("off", "DISCONNECTED")
@@ -153,6 +152,7 @@ func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 // the prekeys the device uploaded), whatsmeow decrypts it, and it is stored,
 // listed and delivered to a webhook like any other.
 func TestWhatsmeowReceivesEncryptedMessage(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	e.do("POST", "/api/sessions", map[string]any{"id": "wa"})
@@ -274,6 +274,7 @@ func pairWhatsmeow(t *testing.T, e *env, srv *fakewa.Server, id string) {
 // contact; a revoke reaches the contact; media a contact sends is downloaded
 // into OpenWA's media store.
 func TestWhatsmeowSendsAndAcks(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice := fakewa.NewContact("6281234567890")
@@ -384,6 +385,7 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 // and a member's message arrives with the group as its chat and the member,
 // by phone number, as its sender.
 func TestWhatsmeowGroupMessages(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	alice, bob := fakewa.NewContact("6281234567890"), fakewa.NewContact("6289876543210")
@@ -496,6 +498,7 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 // Pairing by phone number: OpenWA asks WhatsApp for a code, the user types it
 // on the phone, the device is linked to that number; a wrong code links nothing.
 func TestWhatsmeowPairingCode(t *testing.T) {
+	t.Parallel()
 	e, srv := withFakeWhatsApp(t)
 	ctx := context.Background()
 	e.expect(e.do("POST", "/api/sessions", map[string]any{"id": "code"}), 201, "")

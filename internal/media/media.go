@@ -1,7 +1,6 @@
-// Package media is the contract of OpenWA's media storage (the seed's
-// IStorageAdapter): blobs under keys such as sessions/<id>/media/<file>.
-// local/ keeps them in a folder; S3-compatible storage comes later behind the
-// same contract.
+// Package media is the contract of OpenWA's media storage adapters: blobs
+// under keys such as sessions/<id>/media/<file>. local/ keeps them in a
+// folder, s3/ in an S3-compatible bucket.
 package media
 
 import (

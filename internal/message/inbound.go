@@ -204,7 +204,7 @@ func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) er
 	// An unknown message, or an ack that would move one backwards, changes nothing.
 	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
 		var c content
-		_ = json.Unmarshal(before.Content, &c)
+		store.DecodeJSON(s.log, "messages", before.ID, before.Content, &c)
 		return event.New(event.MessageAck, sessionID, AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,
 			ChatLID: c.ChatLID, Status: to, PreviousStatus: Status(before.Status)})
 	})
@@ -214,7 +214,7 @@ func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) er
 func (s *Service) markRevoked(ctx context.Context, m *store.Message) error {
 	m.Type, m.UpdatedAt = string(engine.TypeRevoked), store.Now()
 	var c content
-	_ = json.Unmarshal(m.Content, &c)
+	store.DecodeJSON(s.log, "messages", m.ID, m.Content, &c)
 	ev := event.New(event.MessageRevoked, m.SessionID, RevokedEvent{ID: m.ID, WAMessageID: m.WAMessageID, ChatID: m.ChatID, ChatLID: c.ChatLID})
 	if err := s.opts.Store.UpdateMessageType(ctx, m.ID, m.Type, ev); err != nil {
 		return fmt.Errorf("mark revoked: %w", err)

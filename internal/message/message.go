@@ -1,4 +1,4 @@
-// Package message is the seed's Message Manager. Outbound: Validate → Queue
+// Package message is OpenWA's message manager. Outbound: Validate → Queue
 // (a durable outbox row, committed before the request returns) → Worker (one
 // per session, in acceptance order) → Engine → Store. Inbound: engine event →
 // Store → event. Acks move a message's status forward only.

@@ -157,7 +157,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 			in.Out.Reaction.FromMe = m.FromMe
 			if !m.FromMe {
 				var mc content
-				_ = json.Unmarshal(m.Content, &mc)
+				store.DecodeJSON(s.log, "messages", m.ID, m.Content, &mc)
 				in.Out.Reaction.Sender = cmp.Or(mc.SenderAs, mc.FromLID, m.Sender) // as WhatsApp named the sender
 			}
 		}

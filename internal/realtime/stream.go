@@ -28,7 +28,7 @@ const (
 	writeTimeout   = 10 * time.Second
 )
 
-// Server serves the two real-time transports.
+// Server serves the two real-time transports. Build it with NewServer.
 type Server struct {
 	Hub            *Hub
 	Store          *store.Store
@@ -39,6 +39,20 @@ type Server struct {
 	// opening (its revocation then missed) does not keep the stream, and by
 	// RunKeyCheck; nil: never asked.
 	KeyActive func(ctx context.Context, keyID string) (bool, error)
+}
+
+// NewServer returns the server of the real-time transports: live events come
+// from hub, replays from st. originPatterns (CORS_ORIGINS) are the origins a
+// browser's WebSocket may come from. hub and st are required; a nil log
+// discards.
+func NewServer(hub *Hub, st *store.Store, log *slog.Logger, originPatterns []string) *Server {
+	if hub == nil || st == nil {
+		panic("realtime.NewServer: hub and store are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{Hub: hub, Store: st, Log: log, OriginPatterns: originPatterns}
 }
 
 // Request is a validated subscription: what the key may see and what the client asks for.

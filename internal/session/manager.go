@@ -230,7 +230,7 @@ func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Sessi
 	}
 	if in.Config != nil {
 		var old Config
-		_ = json.Unmarshal(row.Config, &old)
+		store.DecodeJSON(m.log, "sessions", row.ID, row.Config, &old)
 		if in.Tenant {
 			if err := keepOperatorSettings(in.Config, old); err != nil {
 				return nil, err
@@ -291,7 +291,7 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 		return nil, apperr.New(apperr.EngineNotSupported, "engine %q is not available in this build", row.Engine)
 	}
 	var cfg Config
-	_ = json.Unmarshal(row.Config, &cfg)
+	store.DecodeJSON(m.log, "sessions", row.ID, row.Config, &cfg)
 	rt := &runtime{queue: newQueue()}
 	opts := engine.Options{
 		SessionID: row.ID,

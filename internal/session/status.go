@@ -2,7 +2,7 @@ package session
 
 import "slices"
 
-// Status is the seed's SessionStatus.
+// Status is a session's status (docs/api.md lists them and their transitions).
 type Status string
 
 const (

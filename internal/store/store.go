@@ -32,8 +32,8 @@ var (
 //go:embed migrations
 var migrationFS embed.FS
 
-// Store is the database. On SQLite all writes go through one connection (the
-// seed's write queue: SQLite has one writer, and a single connection with
+// Store is the database. On SQLite all writes go through one connection, a
+// write queue: SQLite has one writer, and a single connection with
 // BEGIN IMMEDIATE and a busy_timeout means SQLITE_BUSY never reaches a caller);
 // reads use a separate pool, which WAL lets run beside the writer.
 type Store struct {

@@ -1,4 +1,4 @@
-// Package webhook is the seed's Webhook Manager, made durable: webhook CRUD,
+// Package webhook is OpenWA's webhook manager, made durable: webhook CRUD,
 // Standard Webhooks signing, and delivery of the delivery rows the event log
 // writes with each event (one per event and webhook), with retries, backoff
 // and jitter, through an SSRF-safe client. A slow or dead receiver only holds
@@ -271,9 +271,9 @@ func (s *Service) view(w *store.Webhook) *Webhook {
 		id := w.SessionID
 		v.SessionID = &id
 	}
-	_ = json.Unmarshal([]byte(w.Events), &v.Events)
+	store.DecodeJSON(s.log, "webhooks", w.ID, []byte(w.Events), &v.Events)
 	var stored map[string]string
-	_ = json.Unmarshal([]byte(w.Headers), &stored)
+	store.DecodeJSON(s.log, "webhooks", w.ID, []byte(w.Headers), &stored)
 	for k := range stored {
 		v.Headers[k] = HeaderMask
 	}
