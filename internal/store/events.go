@@ -36,13 +36,10 @@ func (s *Store) txEvents(ctx context.Context, evs *[]*Event, fn func(*sql.Tx) er
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Several instances may share the database: seqs must become visible
-			// in order, or a reader resuming after seq N could miss a smaller
-			// one committed later. One event writer at a time, cluster-wide.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7072657401)`); err != nil {
-				return err
-			}
+		// Several instances may share the database: one event writer at a
+		// time, cluster-wide.
+		if err := s.dialect.takeTurns(ctx, tx, turnEvents); err != nil {
+			return err
 		}
 		if fn != nil {
 			if err := fn(tx); err != nil {

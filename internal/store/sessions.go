@@ -47,11 +47,9 @@ func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
 // are one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions int) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Concurrent creates would each count below the limit: take turns.
-			if _, err := tx.ExecContext(ctx, `LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-				return err
-			}
+		// Concurrent creates would each count below the limit: take turns.
+		if err := s.dialect.takeTurns(ctx, tx, turnSessions); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {

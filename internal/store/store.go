@@ -17,10 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/openwa/openwa/internal/stamp"
 )
@@ -39,7 +37,7 @@ var migrationFS embed.FS
 // BEGIN IMMEDIATE and a busy_timeout means SQLITE_BUSY never reaches a caller);
 // reads use a separate pool, which WAL lets run beside the writer.
 type Store struct {
-	dialect  string
+	dialect  *dialect
 	w        *sql.DB // writes and transactions
 	r        *sql.DB // reads
 	onCommit func([]*Event)
@@ -70,7 +68,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{dialect: "sqlite", w: w, r: r}
+	s := &Store{dialect: sqliteDialect, w: w, r: r}
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -95,7 +93,7 @@ func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool)
 	db.SetMaxOpenConns(poolMax)
 	db.SetMaxIdleConns(min(poolMax, 10))
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: "postgres", w: db, r: db}
+	s := &Store{dialect: postgresDialect, w: db, r: db}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
@@ -110,7 +108,7 @@ func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool)
 func (s *Store) DB() *sql.DB { return s.w }
 
 // Dialect is "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return s.dialect.name }
 
 // Close closes both pools.
 func (s *Store) Close() error {
@@ -168,8 +166,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	if err != nil {
-		var pg *pgconn.PgError
-		if strings.Contains(err.Error(), "no such table") || (errors.As(err, &pg) && pg.Code == "42P01") {
+		if isMissingTable(err) {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("read schema version: %w", err)
@@ -192,7 +189,7 @@ type migration struct {
 }
 
 func (s *Store) migrations() ([]migration, error) {
-	dir := "migrations/" + s.dialect
+	dir := "migrations/" + s.dialect.name
 	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
@@ -214,7 +211,7 @@ func (s *Store) migrations() ([]migration, error) {
 		out = append(out, migration{version: v, sql: string(b)})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no migrations for %s", s.dialect)
+		return nil, fmt.Errorf("no migrations for %s", s.dialect.name)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -240,22 +237,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // rebind turns ? placeholders into the dialect's own.
-func (s *Store) rebind(q string) string {
-	if s.dialect != "postgres" {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func (s *Store) rebind(q string) string { return s.dialect.rebind(q) }
 
 // classify maps driver errors to the store's sentinels.
 func classify(err error) error {
@@ -265,12 +247,7 @@ func classify(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
-		return fmt.Errorf("%w: %v", ErrConflict, err)
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && (pg.Code == "23505" || pg.Code == "23503") { // unique, foreign key
+	if isConflict(err) {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err

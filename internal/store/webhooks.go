@@ -38,11 +38,9 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 // and the insert are one transaction.
 func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, max int) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Concurrent creates would each count below the cap: take turns.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7072657402)`); err != nil {
-				return err
-			}
+		// Concurrent creates would each count below the cap: take turns.
+		if err := s.dialect.takeTurns(ctx, tx, turnWebhooks); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM webhooks WHERE COALESCE(session_id, '') = ?`),
