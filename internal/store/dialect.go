@@ -130,4 +130,3 @@ func isMissingTable(err error) bool {
 	}
 	return false
 }
-

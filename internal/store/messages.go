@@ -30,7 +30,7 @@ type Message struct {
 const messageCols = `seq, id, session_id, COALESCE(wa_message_id, ''), chat_id, sender, from_me, type, content, status,
 	COALESCE(error, ''), attempts, COALESCE(expires_at, 0), timestamp, created_at, updated_at`
 
-func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+func scanMessage(row scanner) (*Message, error) {
 	var m Message
 	var fromMe int
 	err := row.Scan(&m.Seq, &m.ID, &m.SessionID, &m.WAMessageID, &m.ChatID, &m.Sender, &fromMe, &m.Type, &m.Content,
@@ -184,25 +184,8 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, 
 		where += " AND timestamp < ?"
 		args = append(args, f.Until)
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM messages `+where), args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages `+where+
-		` ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, m)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM messages `+where, `SELECT `+messageCols+` FROM messages `+where+
+		` ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`, args, f.Limit, f.Offset, scanMessage)
 }
 
 // OutgoingSince counts a session's outgoing messages accepted at or after t
@@ -330,26 +313,13 @@ const StatusChat = "status@broadcast"
 // ListChats lists a session's chats, the one with the newest message first
 // (statuses are not a chat).
 func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset int) ([]Chat, int, error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?
-		AND chat_id <> '`+StatusChat+`'`), sessionID).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT chat_id, COUNT(*),
+	return page(ctx, s, `SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?
+		AND chat_id <> '`+StatusChat+`'`, `SELECT chat_id, COUNT(*),
 		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END)
-		FROM messages WHERE session_id = ? AND chat_id <> '`+StatusChat+`' GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
-		sessionID, limit, offset)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []Chat
-	for rows.Next() {
-		var c Chat
-		if err := rows.Scan(&c.ChatID, &c.Messages, &c.Unread); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, c)
-	}
-	return out, total, classify(rows.Err())
+		FROM messages WHERE session_id = ? AND chat_id <> '`+StatusChat+`' GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`,
+		[]any{sessionID}, limit, offset, func(row scanner) (Chat, error) {
+			var c Chat
+			err := row.Scan(&c.ChatID, &c.Messages, &c.Unread)
+			return c, err
+		})
 }

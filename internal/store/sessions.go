@@ -30,7 +30,7 @@ type Session struct {
 const sessionCols = `id, name, engine, status, COALESCE(phone, ''), COALESCE(push_name, ''), COALESCE(last_error, ''),
 	config, auth_state, started, created_at, updated_at`
 
-func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
+func scanSession(row scanner) (*Session, error) {
 	var s Session
 	var started int
 	err := row.Scan(&s.ID, &s.Name, &s.Engine, &s.Status, &s.Phone, &s.PushName, &s.LastError,
@@ -110,28 +110,11 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 			args = append(args, id)
 		}
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sessions `+where), args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
 	if f.Limit <= 0 {
 		f.Limit = 1 << 31 // every row; both dialects take this
 	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+sessionCols+` FROM sessions `+where+
-		` ORDER BY created_at, id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, sess)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM sessions `+where, `SELECT `+sessionCols+` FROM sessions `+where+
+		` ORDER BY created_at, id LIMIT ? OFFSET ?`, args, f.Limit, f.Offset, scanSession)
 }
 
 // UpdateSession writes the mutable columns of sess but its auth state: that

@@ -319,3 +319,30 @@ func (s *Store) countBy(ctx context.Context, query string, args ...any) (map[str
 	}
 	return out, rows.Err()
 }
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// page reads one page of a list and the total: countSQL counts the rows
+// listSQL returns, both take args, and listSQL ends in LIMIT ? OFFSET ?.
+func page[T any](ctx context.Context, s *Store, countSQL, listSQL string, args []any, limit, offset int,
+	scan func(scanner) (T, error)) ([]T, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, s.rebind(countSQL), args...).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(listSQL), append(args[:len(args):len(args)], limit, offset)...)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, v)
+	}
+	return out, total, classify(rows.Err())
+}
