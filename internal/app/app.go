@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 		// Several instances: each one's clients get every instance's events.
 		bus = redisbus.New(rc.Client(), cfg.RedisPrefix+"events", log)
 	}
-	st.SetOnCommit(func(evs []*store.Event) {
+	st.SetOnCommit(func(evs []*event.Row) {
 		hub.Publish(evs)
 		hooks.Committed(evs)
 		messages.Committed(evs)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -35,8 +36,8 @@ func (h *Hub) Done() <-chan struct{} { return h.closed }
 
 // Sub is one client's subscription.
 type Sub struct {
-	C       chan *store.Event // live events, in seq order
-	Evicted chan struct{}     // closed when the client fell behind and lost events
+	C       chan *event.Row // live events, in seq order
+	Evicted chan struct{}   // closed when the client fell behind and lost events
 
 	mu       sync.Mutex
 	allowed  []string // nil: every session (admin key); else the key's sessions
@@ -47,7 +48,7 @@ type Sub struct {
 
 // Subscribe registers a client. allowed bounds what it may ever see.
 func (h *Hub) Subscribe(allowed, sessions, names []string) *Sub {
-	s := &Sub{C: make(chan *store.Event, Buffer), Evicted: make(chan struct{}), allowed: allowed, sessions: sessions, names: names}
+	s := &Sub{C: make(chan *event.Row, Buffer), Evicted: make(chan struct{}), allowed: allowed, sessions: sessions, names: names}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -69,7 +70,7 @@ func (h *Hub) Count() int {
 }
 
 // Publish hands committed events to every client that wants them; it never blocks.
-func (h *Hub) Publish(evs []*store.Event) {
+func (h *Hub) Publish(evs []*event.Row) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -87,7 +88,7 @@ func (h *Hub) Publish(evs []*store.Event) {
 }
 
 // Wants reports whether the client's filters take ev.
-func (s *Sub) Wants(ev *store.Event) bool {
+func (s *Sub) Wants(ev *event.Row) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.allowed != nil && !slices.Contains(s.allowed, ev.SessionID) {
@@ -132,10 +133,10 @@ func change(cur, items []string, add bool, all []string) []string {
 
 // Replay sends the stored events after `after` that the client wants, then
 // returns the last seq sent (or after). Live events at or below it are then skipped.
-func Replay(ctx context.Context, st *store.Store, s *Sub, after int64, send func(*store.Event) error) (int64, error) {
+func Replay(ctx context.Context, st *store.Store, s *Sub, after int64, send func(*event.Row) error) (int64, error) {
 	for {
 		s.mu.Lock()
-		f := store.EventFilter{After: after, Sessions: s.allowed, Names: s.names, Limit: 500}
+		f := event.Filter{After: after, Sessions: s.allowed, Names: s.names, Limit: 500}
 		if s.sessions != nil {
 			f.Sessions = s.sessions
 		}

@@ -682,7 +682,7 @@ const drainWait = 10 * time.Second
 // setStatus moves row to status `to` if the state machine allows it, applies
 // mutate, and stores the row with its session.status event (and any extra
 // events) in one transaction. The session lock is held.
-func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session), extra ...*store.Event) error {
+func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session), extra ...*event.Row) error {
 	from := Status(row.Status)
 	if !from.CanBecome(to) {
 		return fmt.Errorf("session %s: illegal transition %s → %s", row.ID, from, to)
@@ -692,7 +692,7 @@ func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, 
 		mutate(row)
 	}
 	row.UpdatedAt = store.Now()
-	var evs []*store.Event
+	var evs []*event.Row
 	if from != to {
 		evs = append(evs, event.New(event.SessionStatus, row.ID, StatusChange{Status: to, PreviousStatus: from, Reason: reason}))
 	}

@@ -5,26 +5,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
-)
 
-// Event is a row of the event log. Seq is set when it is written.
-type Event struct {
-	Seq       int64
-	ID        string
-	Name      string
-	SessionID string // "" for events of no session
-	Data      json.RawMessage
-	CreatedAt int64
-	// OnlyWebhook, when set, delivers the event to that webhook alone (webhook.test).
-	OnlyWebhook string
-	// Webhooks lists the webhooks a delivery row was written for.
-	Webhooks []string
-}
+	"github.com/openwa/openwa/internal/event"
+)
 
 // SetOnCommit registers fn to receive the events of every committed
 // transaction, in order, after the commit: the fan-out to webhooks and
 // real-time clients starts from what is durable.
-func (s *Store) SetOnCommit(fn func([]*Event)) { s.onCommit = fn }
+func (s *Store) SetOnCommit(fn func([]*event.Row)) { s.onCommit = fn }
 
 // txEvents runs fn, then writes the events it leaves in *evs (with their
 // delivery rows), in one transaction; after the commit they are handed to
@@ -32,7 +20,7 @@ func (s *Store) SetOnCommit(fn func([]*Event)) { s.onCommit = fn }
 //
 // commitMu holds across the commit and the hook, so that the hook sees events
 // in seq order (SQLite commits one writer at a time anyway); the hook must not block.
-func (s *Store) txEvents(ctx context.Context, evs *[]*Event, fn func(*sql.Tx) error) error {
+func (s *Store) txEvents(ctx context.Context, evs *[]*event.Row, fn func(*sql.Tx) error) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
@@ -60,11 +48,11 @@ func (s *Store) txEvents(ctx context.Context, evs *[]*Event, fn func(*sql.Tx) er
 }
 
 // AddEvents writes events that come with no other state change.
-func (s *Store) AddEvents(ctx context.Context, evs ...*Event) error {
+func (s *Store) AddEvents(ctx context.Context, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, nil)
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *Event) error {
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *event.Row) error {
 	var sess any
 	if ev.SessionID != "" {
 		sess = ev.SessionID
@@ -105,16 +93,8 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *Event) error {
 	return nil
 }
 
-// EventFilter narrows ListEvents.
-type EventFilter struct {
-	After    int64
-	Sessions []string // nil: all
-	Names    []string // nil: all
-	Limit    int
-}
-
 // ListEvents returns events after f.After, oldest first.
-func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error) {
+func (s *Store) ListEvents(ctx context.Context, f event.Filter) ([]*event.Row, error) {
 	where, args := "WHERE seq > ?", []any{f.After}
 	if f.Sessions != nil {
 		if len(f.Sessions) == 0 {
@@ -137,9 +117,9 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 		return nil, classify(err)
 	}
 	defer rows.Close()
-	var out []*Event
+	var out []*event.Row
 	for rows.Next() {
-		var e Event
+		var e event.Row
 		var data string
 		if err := rows.Scan(&e.Seq, &e.ID, &e.Name, &e.SessionID, &data, &e.CreatedAt); err != nil {
 			return nil, err
@@ -151,8 +131,8 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 }
 
 // GetEvent reads one event by seq.
-func (s *Store) GetEvent(ctx context.Context, seq int64) (*Event, error) {
-	var e Event
+func (s *Store) GetEvent(ctx context.Context, seq int64) (*event.Row, error) {
+	var e event.Row
 	var data string
 	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT seq, id, name, COALESCE(session_id, ''), data, created_at
 		FROM events WHERE seq = ?`), seq).Scan(&e.Seq, &e.ID, &e.Name, &e.SessionID, &data, &e.CreatedAt)

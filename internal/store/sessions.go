@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/openwa/openwa/internal/event"
 )
 
 // Session is a stored session row. Config is JSON owned by the session service;
@@ -122,7 +124,7 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 // a row read earlier must not put an older one back.
 //
 // The events are written in the same transaction.
-func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*Event) error {
+func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?,
 			last_error = ?, config = ?, started = ?, updated_at = ? WHERE id = ?`),

@@ -20,6 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/stamp"
 )
 
@@ -40,7 +41,7 @@ type Store struct {
 	dialect  *dialect
 	w        *sql.DB // writes and transactions
 	r        *sql.DB // reads
-	onCommit func([]*Event)
+	onCommit func([]*event.Row)
 	commitMu sync.Mutex // see txEvents
 }
 

@@ -13,7 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/openwa/openwa/internal/store"
+	"github.com/openwa/openwa/internal/event"
 )
 
 // Bus publishes this instance's events and receives the others'.
@@ -21,20 +21,20 @@ type Bus struct {
 	c        *goredis.Client
 	channel  string
 	instance string
-	out      chan []*store.Event
+	out      chan []*event.Row
 	log      *slog.Logger
 }
 
 type message struct {
-	Instance string         `json:"instance"`
-	Events   []*store.Event `json:"events"`
+	Instance string       `json:"instance"`
+	Events   []*event.Row `json:"events"`
 }
 
 // New returns a bus on channel; Run makes it work.
 func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*store.Event, 4096),
+	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*event.Row, 4096),
 		log: log.With("component", "redisbus")}
 }
 
@@ -42,7 +42,7 @@ func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 // (a commit must not wait for Redis). When the queue is full the events are
 // dropped for the other instances' live clients only: they remain in the
 // event log, where clients resume from.
-func (b *Bus) Publish(evs []*store.Event) {
+func (b *Bus) Publish(evs []*event.Row) {
 	select {
 	case b.out <- evs:
 	default:
@@ -52,7 +52,7 @@ func (b *Bus) Publish(evs []*store.Event) {
 
 // Run forwards queued events to Redis and hands other instances' events to
 // deliver, until ctx ends; it reconnects by itself when Redis goes away.
-func (b *Bus) Run(ctx context.Context, deliver func([]*store.Event)) error {
+func (b *Bus) Run(ctx context.Context, deliver func([]*event.Row)) error {
 	sub := b.c.Subscribe(ctx, b.channel)
 	defer sub.Close()
 	in := sub.Channel(goredis.WithChannelHealthCheckInterval(30 * time.Second))
