@@ -313,8 +313,11 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 		opts.ProxyURL = *cfg.ProxyURL
 	}
 	opts.DownloadStatusMedia = cfg.DownloadStatusMedia != nil && *cfg.DownloadStatusMedia
-	if row.Engine == "mock" && cfg.Mock != nil {
-		opts.Settings, _ = json.Marshal(cfg.Mock)
+	// The engine's own settings: the config section named after it.
+	var sections map[string]json.RawMessage
+	_ = json.Unmarshal(row.Config, &sections)
+	if raw, ok := sections[row.Engine]; ok && string(raw) != "null" {
+		opts.Settings = raw
 	}
 	eng, err := factory(opts)
 	if err != nil {
