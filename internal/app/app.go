@@ -23,7 +23,7 @@ import (
 	"github.com/openwa/openwa/internal/cache/redis"
 	"github.com/openwa/openwa/internal/config"
 	"github.com/openwa/openwa/internal/engine"
-	"github.com/openwa/openwa/internal/engine/mock"
+	"github.com/openwa/openwa/internal/engine/registry"
 	"github.com/openwa/openwa/internal/engine/whatsmeow"
 	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/httpapi"
@@ -59,8 +59,10 @@ func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	switch cfg.DatabaseType {
 	case "postgres":
 		return store.OpenPostgres(ctx, cfg.DatabaseURL.Reveal(), cfg.DatabasePoolMax, cfg.DatabaseSSL)
-	default:
+	case "sqlite":
 		return store.OpenSQLite(ctx, cfg.DatabaseSQLitePath)
+	default:
+		return nil, unknown("DATABASE_TYPE", cfg.DatabaseType, "sqlite", "postgres")
 	}
 }
 
@@ -81,7 +83,7 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 // Engines is the engine factory: ENGINE_TYPE and a session's `engine` name one of these.
 func Engines(devices *sqlstore.Container, wa whatsmeow.Config) map[string]engine.Factory {
-	return map[string]engine.Factory{"mock": mock.New, "whatsmeow": whatsmeow.Factory(devices, wa)}
+	return registry.Factories(registry.Deps{Devices: devices, Whatsmeow: wa})
 }
 
 // Option changes how New builds the app.
@@ -113,9 +115,19 @@ func WithWhatsmeowTransport(rt http.RoundTripper) Option {
 	return func(o *options) { o.whatsmeowTransport = rt }
 }
 
+// unknown is the error of an adapter factory given a value it does not know:
+// no value falls back to a default.
+func unknown(name, value string, want ...string) error {
+	return fmt.Errorf("%s=%q: want %s", name, value, strings.Join(want, "|"))
+}
+
 func newCache(ctx context.Context, cfg *config.Config) (cache.Cache, error) {
-	if cfg.CacheType == "memory" {
+	switch cfg.CacheType {
+	case "memory":
 		return memory.New(cfg.CacheMax, cfg.CacheTTL), nil
+	case "redis":
+	default:
+		return nil, unknown("CACHE_TYPE", cfg.CacheType, "memory", "redis")
 	}
 	c, err := redis.New(cfg.RedisURL.Reveal(), cfg.RedisPrefix, cfg.CacheTTL)
 	if err != nil {
@@ -156,6 +168,9 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if _, ok := registry.Lookup(cfg.EngineType); !ok {
+		return nil, unknown("ENGINE_TYPE", cfg.EngineType, registry.Names()...)
 	}
 	// Should a step fail, what the earlier steps opened is closed again,
 	// newest first: a failed start-up leaves no connection or goroutine.
@@ -244,7 +259,7 @@ func New(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Lo
 	}
 	// Every committed event goes to the real-time clients and the webhook
 	// workers; a session that changed status may have an outbox to send.
-	st.SetOnCommit(func(evs []*store.Event) {
+	st.SetOnCommit(func(evs []*event.Row) {
 		hub.Publish(evs)
 		hooks.Committed(evs)
 		messages.Committed(evs)
@@ -441,12 +456,16 @@ func checkDatabaseKind(ctx context.Context, cfg *config.Config, st *store.Store,
 
 // newMediaStore opens the configured media storage.
 func newMediaStore(ctx context.Context, cfg *config.Config) (media.Store, error) {
-	if cfg.StorageType == "local" {
+	switch cfg.StorageType {
+	case "local":
 		st, err := local.New(cfg.StorageLocalPath)
 		if err != nil {
 			return nil, fmt.Errorf("STORAGE_LOCAL_PATH=%q: %w", cfg.StorageLocalPath, err)
 		}
 		return st, nil
+	case "s3", "minio":
+	default:
+		return nil, unknown("STORAGE_TYPE", cfg.StorageType, "local", "s3", "minio")
 	}
 	st, err := s3.New(s3.Config{Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKeyID: cfg.S3AccessKeyID,
 		SecretAccessKey: cfg.S3SecretAccessKey.Reveal(), Endpoint: cfg.S3Endpoint,

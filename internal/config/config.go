@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/openwa/openwa/internal/engine/registry"
 )
 
 // Secret is a string that never prints.
@@ -121,9 +123,6 @@ var defaults = map[string]string{
 	"MEDIA_ALLOW_PRIVATE": "false",
 }
 
-// Engines this build knows by name.
-var engines = []string{"whatsmeow", "mock"}
-
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (*Config, error) {
 	profile := strings.TrimSpace(getenv("OPENWA_PROFILE"))
@@ -226,7 +225,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.CacheTTL = time.Duration(r.intRange("CACHE_TTL", 1, 30*86400)) * time.Second
 	c.CacheMax = r.intRange("CACHE_MAX", 1, 10_000_000)
 
-	c.EngineType = r.oneOf("ENGINE_TYPE", engines...)
+	c.EngineType = r.oneOf("ENGINE_TYPE", registry.Names()...)
 	c.WhatsAppDeviceName = r.str("WHATSAPP_DEVICE_NAME")
 	if n := utf8.RuneCountInString(c.WhatsAppDeviceName); n > 50 || strings.IndexFunc(c.WhatsAppDeviceName, unicode.IsControl) >= 0 {
 		r.fail("WHATSAPP_DEVICE_NAME", c.WhatsAppDeviceName, "want 1 to 50 printable characters")

@@ -38,7 +38,7 @@ func newDirectory(t *testing.T) *directory.Service {
 	if _, err := m.Create(ctx, session.CreateInput{ID: "idle", Config: session.Config{AutoStart: &no}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Create(ctx, session.CreateInput{ID: "ready", Config: session.Config{Mock: &session.MockConfig{PairDelayMs: &zero}}}); err != nil {
+	if _, err := m.Create(ctx, session.CreateInput{ID: "ready", Config: session.Config{Mock: &engine.MockConfig{PairDelayMs: &zero}}}); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -86,6 +86,14 @@ type Mock interface {
 	MockSent() MockLedger
 }
 
+// MockConfig is the mock engine's settings: config.mock of a session (API.md).
+type MockConfig struct {
+	AutoPair    *bool `json:"autoPair,omitempty" doc:"Pair by itself after pairDelayMs (default true)."`
+	PairDelayMs *int  `json:"pairDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time from start to READY when pairing by itself (default 500)."`
+	AckDelayMs  *int  `json:"ackDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time between a send and each of its acks (default 100)."`
+	SendDelayMs *int  `json:"sendDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Simulated time each send takes (default 0)."`
+}
+
 // MockLedger is the mock engine's durable record of what it delivered.
 type MockLedger struct {
 	Messages   []MockSentMessage `json:"messages"`

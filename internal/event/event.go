@@ -13,7 +13,6 @@ import (
 
 	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/stamp"
-	"github.com/openwa/openwa/internal/store"
 )
 
 // Names of the events.
@@ -35,14 +34,36 @@ const (
 
 // The registry of these names with their payload types is catalog.Events.
 
+// Row is an event as the event log keeps it. Seq is set when the store writes it.
+type Row struct {
+	Seq       int64
+	ID        string
+	Name      string
+	SessionID string // "" for events of no session
+	Data      json.RawMessage
+	CreatedAt int64 // Unix milliseconds
+	// OnlyWebhook, when set, delivers the event to that webhook alone (webhook.test).
+	OnlyWebhook string
+	// Webhooks lists the webhooks a delivery row was written for.
+	Webhooks []string
+}
+
+// Filter narrows a read of the event log.
+type Filter struct {
+	After    int64
+	Sessions []string // nil: all
+	Names    []string // nil: all
+	Limit    int
+}
+
 // New makes an event row; its seq is set when the store writes it.
-func New(name, sessionID string, data any) *store.Event {
+func New(name, sessionID string, data any) *Row {
 	b, err := json.Marshal(data)
 	if err != nil {
 		b = []byte("{}")
 	}
 	now := time.Now()
-	return &store.Event{ID: ident.NewEvent(now), Name: name,
+	return &Row{ID: ident.NewEvent(now), Name: name,
 		SessionID: sessionID, Data: b, CreatedAt: now.UnixMilli()}
 }
 
@@ -57,8 +78,8 @@ type Event struct {
 }
 
 // View is the public shape of a stored event.
-func View(e *store.Event) Event {
-	v := Event{ID: e.ID, Seq: e.Seq, Event: e.Name, Timestamp: store.Time(e.CreatedAt), Data: e.Data}
+func View(e *Row) Event {
+	v := Event{ID: e.ID, Seq: e.Seq, Event: e.Name, Timestamp: stamp.Millis(e.CreatedAt), Data: e.Data}
 	if e.SessionID != "" {
 		s := e.SessionID
 		v.SessionID = &s
@@ -66,20 +87,23 @@ func View(e *store.Event) Event {
 	return v
 }
 
+// Store is the event log's storage (the store).
+type Store interface {
+	ListEvents(ctx context.Context, f Filter) ([]*Row, error)
+	DeleteEventsBefore(ctx context.Context, t int64) (int64, error)
+}
+
 // Log reads the event log and keeps it to EVENT_RETENTION_DAYS.
 type Log struct {
-	st        *store.Store
+	st        Store
 	retention time.Duration
 	log       *slog.Logger
 }
 
 // NewLog returns the event log service.
-func NewLog(st *store.Store, retention time.Duration, log *slog.Logger) *Log {
+func NewLog(st Store, retention time.Duration, log *slog.Logger) *Log {
 	return &Log{st: st, retention: retention, log: log.With("component", "event")}
 }
-
-// Filter narrows List.
-type Filter = store.EventFilter
 
 // List returns events after f.After, oldest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Event, error) {

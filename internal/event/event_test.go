@@ -1,4 +1,4 @@
-package event
+package event_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -22,22 +23,22 @@ func TestRetentionAndView(t *testing.T) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	old := New(SessionStatus, "s", map[string]string{"status": "READY"})
+	old := event.New(event.SessionStatus, "s", map[string]string{"status": "READY"})
 	old.CreatedAt = time.Now().Add(-8 * 24 * time.Hour).UnixMilli()
-	recent := New(WebhookTest, "", struct{}{})
+	recent := event.New(event.WebhookTest, "", struct{}{})
 	if err := st.AddEvents(ctx, old, recent); err != nil {
 		t.Fatal(err)
 	}
-	l := NewLog(st, 7*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l := event.NewLog(st, 7*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if n, err := l.Cleanup(ctx, time.Now()); err != nil || n != 1 {
 		t.Fatalf("deleted %d, %v", n, err)
 	}
-	evs, err := l.List(ctx, Filter{Limit: 10})
+	evs, err := l.List(ctx, event.Filter{Limit: 10})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("left %v %v", evs, err)
 	}
 	v := evs[0]
-	if v.Event != WebhookTest || v.SessionID != nil || v.Seq != recent.Seq || !strings.HasPrefix(v.ID, "evt_") || string(v.Data) != "{}" {
+	if v.Event != event.WebhookTest || v.SessionID != nil || v.Seq != recent.Seq || !strings.HasPrefix(v.ID, "evt_") || string(v.Data) != "{}" {
 		t.Fatalf("view %+v", v)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openwa/openwa/internal/event"
-	"github.com/openwa/openwa/internal/store"
 )
 
 // inbound makes the mock session receive n messages.
@@ -323,7 +322,7 @@ func TestWebSocket(t *testing.T) {
 		// One commit, so that the events reach the hub faster than any
 		// write can time out, on every database.
 		big := map[string]string{"padding": strings.Repeat("x", 16<<10)}
-		evs := make([]*store.Event, 1500)
+		evs := make([]*event.Row, 1500)
 		for i := range evs {
 			evs[i] = event.New(event.GroupUpdated, "a", big)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openwa/openwa/internal/apperr"
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/engine/registry"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/stamp"
 )
@@ -137,7 +138,7 @@ func (s *Server) mockEngine(ctx context.Context, id string) (engine.Mock, *sessi
 	if err != nil {
 		return nil, nil, err
 	}
-	if kind != "mock" {
+	if e, ok := registry.Lookup(kind); !ok || !e.MockControls {
 		return nil, nil, apperr.New(apperr.EngineNotSupported, "mock controls work only on mock sessions; session '%s' runs %s", id, kind)
 	}
 	eng, sess, err := s.opts.Sessions.Engine(ctx, id)

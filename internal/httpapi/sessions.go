@@ -10,6 +10,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/engine/registry"
 	"github.com/openwa/openwa/internal/session"
 	"github.com/openwa/openwa/internal/stamp"
 )
@@ -26,8 +27,22 @@ type createSessionInput struct {
 type createSessionBody struct {
 	ID     string         `json:"id,omitempty" pattern:"^[A-Za-z0-9_-]{1,64}$" doc:"Generated when absent."`
 	Name   string         `json:"name,omitempty" maxLength:"128"`
-	Engine string         `json:"engine,omitempty" enum:"whatsmeow,mock" doc:"Default: ENGINE_TYPE."`
+	Engine engineName     `json:"engine,omitempty" doc:"Default: ENGINE_TYPE."`
 	Config session.Config `json:"config,omitempty"`
+}
+
+// engineName is the name of an engine of the registry; the schema's enum
+// lists them.
+type engineName string
+
+// Schema implements huma.SchemaProvider.
+func (engineName) Schema(huma.Registry) *huma.Schema {
+	names := registry.Names()
+	enum := make([]any, len(names))
+	for i, n := range names {
+		enum[i] = n
+	}
+	return &huma.Schema{Type: huma.TypeString, Enum: enum}
 }
 
 type listSessionsInput struct {
@@ -117,7 +132,7 @@ func (s *Server) createSession(ctx context.Context, in *createSessionInput) (*Ou
 	if b == nil {
 		b = &createSessionBody{}
 	}
-	sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: b.ID, Name: b.Name, Engine: b.Engine, Config: b.Config})
+	sess, err := s.opts.Sessions.Create(ctx, session.CreateInput{ID: b.ID, Name: b.Name, Engine: string(b.Engine), Config: b.Config})
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func retryable(err error) error {
 
 // Committed wakes the worker of every session whose status changed: one that
 // became READY may have an outbox waiting.
-func (s *Service) Committed(evs []*store.Event) {
+func (s *Service) Committed(evs []*event.Row) {
 	for _, ev := range evs {
 		if ev.Name == event.SessionStatus {
 			s.Wake(ev.SessionID)
@@ -202,7 +202,7 @@ func (s *Service) ack(ctx context.Context, sessionID, waID string, to Status) er
 		return err
 	}
 	// An unknown message, or an ack that would move one backwards, changes nothing.
-	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *store.Event {
+	_, err := s.opts.Store.AdvanceStatus(ctx, sessionID, waID, string(to), earlier(to), func(before *store.Message) *event.Row {
 		var c content
 		store.DecodeJSON(s.log, "messages", before.ID, before.Content, &c)
 		return event.New(event.MessageAck, sessionID, AckEvent{ID: before.ID, WAMessageID: waID, ChatID: before.ChatID,

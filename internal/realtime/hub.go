@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/store"
 )
 
@@ -36,9 +37,9 @@ func (h *Hub) Done() <-chan struct{} { return h.closed }
 
 // Sub is one client's subscription.
 type Sub struct {
-	C       chan *store.Event // live events, in seq order
-	Evicted chan struct{}     // closed when the client fell behind and lost events
-	Revoked chan struct{}     // closed when the client's API key is revoked
+	C       chan *event.Row // live events, in seq order
+	Evicted chan struct{}   // closed when the client fell behind and lost events
+	Revoked chan struct{}   // closed when the client's API key is revoked
 
 	key string // id of the API key the client authenticated with
 
@@ -52,7 +53,7 @@ type Sub struct {
 
 // Subscribe registers a client. req.Allowed bounds what it may ever see.
 func (h *Hub) Subscribe(req Request) *Sub {
-	s := &Sub{C: make(chan *store.Event, Buffer), Evicted: make(chan struct{}), Revoked: make(chan struct{}),
+	s := &Sub{C: make(chan *event.Row, Buffer), Evicted: make(chan struct{}), Revoked: make(chan struct{}),
 		key: req.KeyID, allowed: req.Allowed, sessions: filter{only: req.Sessions}, names: filter{only: req.Events}}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
@@ -119,7 +120,7 @@ func (h *Hub) Count() int {
 }
 
 // Publish hands committed events to every client that wants them; it never blocks.
-func (h *Hub) Publish(evs []*store.Event) {
+func (h *Hub) Publish(evs []*event.Row) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -137,7 +138,7 @@ func (h *Hub) Publish(evs []*store.Event) {
 }
 
 // Wants reports whether the client's filters take ev.
-func (s *Sub) Wants(ev *store.Event) bool {
+func (s *Sub) Wants(ev *event.Row) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.allowed != nil && !slices.Contains(s.allowed, ev.SessionID) {
@@ -212,10 +213,10 @@ func union(set, items []string) []string {
 
 // Replay sends the stored events after `after` that the client wants, then
 // returns the last seq sent (or after). Live events at or below it are then skipped.
-func Replay(ctx context.Context, st *store.Store, s *Sub, after int64, send func(*store.Event) error) (int64, error) {
+func Replay(ctx context.Context, st *store.Store, s *Sub, after int64, send func(*event.Row) error) (int64, error) {
 	for {
 		s.mu.Lock()
-		f := store.EventFilter{After: after, Sessions: s.allowed, Names: s.names.only, Limit: 500}
+		f := event.Filter{After: after, Sessions: s.allowed, Names: s.names.only, Limit: 500}
 		if s.sessions.only != nil {
 			f.Sessions = s.sessions.only
 		}

@@ -145,7 +145,7 @@ func (s *Server) ended(ctx context.Context, sub *Sub, req Request) (ended <-chan
 	}
 }
 
-func marshal(ev *store.Event) []byte {
+func marshal(ev *event.Row) []byte {
 	b, _ := json.Marshal(event.View(ev))
 	return b
 }
@@ -170,7 +170,7 @@ func (s *Server) ServeSSE(w http.ResponseWriter, r *http.Request, req Request) {
 	fmt.Fprint(w, "retry: 3000\n\n")
 	flusher.Flush()
 	rc := http.NewResponseController(w)
-	send := func(ev *store.Event) error {
+	send := func(ev *event.Row) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Name, marshal(ev))
 		flusher.Flush()
@@ -252,7 +252,7 @@ func (s *Server) ServeWS(w http.ResponseWriter, r *http.Request, req Request) {
 		}
 	}()
 
-	send := func(ev *store.Event) error {
+	send := func(ev *event.Row) error {
 		wctx, c := context.WithTimeout(ctx, writeTimeout)
 		defer c()
 		return conn.Write(wctx, websocket.MessageText, marshal(ev))

@@ -304,8 +304,11 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 		opts.ProxyURL = *cfg.ProxyURL
 	}
 	opts.DownloadStatusMedia = cfg.DownloadStatusMedia != nil && *cfg.DownloadStatusMedia
-	if row.Engine == "mock" && cfg.Mock != nil {
-		opts.Settings, _ = json.Marshal(cfg.Mock)
+	// The engine's own settings: the config section named after it.
+	var sections map[string]json.RawMessage
+	_ = json.Unmarshal(row.Config, &sections)
+	if raw, ok := sections[row.Engine]; ok && string(raw) != "null" {
+		opts.Settings = raw
 	}
 	eng, err := factory(opts)
 	if err != nil {
@@ -676,7 +679,7 @@ const drainWait = 10 * time.Second
 // setStatus moves row to status `to` if the state machine allows it, applies
 // mutate, and stores the row with its session.status event (and any extra
 // events) in one transaction. The session lock is held.
-func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session), extra ...*store.Event) error {
+func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, reason string, mutate func(*store.Session), extra ...*event.Row) error {
 	from := Status(row.Status)
 	if !from.CanBecome(to) {
 		return fmt.Errorf("session %s: illegal transition %s → %s", row.ID, from, to)
@@ -686,7 +689,7 @@ func (m *Manager) setStatus(ctx context.Context, row *store.Session, to Status, 
 		mutate(row)
 	}
 	row.UpdatedAt = store.Now()
-	var evs []*store.Event
+	var evs []*event.Row
 	if from != to {
 		evs = append(evs, event.New(event.SessionStatus, row.ID, StatusChange{Status: to, PreviousStatus: from, Reason: reason}))
 	}

@@ -6,16 +6,19 @@ import (
 	"strings"
 
 	"github.com/openwa/openwa/internal/apperr"
+	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/stamp"
 	"github.com/openwa/openwa/internal/store"
 )
 
 // Config is a session's settings. Fields left out keep their defaults.
 type Config struct {
-	AutoStart *bool       `json:"autoStart,omitempty" doc:"Start the session when it is created and on every boot (default true)."`
-	ProxyURL  *string     `json:"proxyUrl,omitempty" maxLength:"512" doc:"Proxy for this session's WhatsApp connection (http, https or socks5 URL)."`
-	Mock      *MockConfig `json:"mock,omitempty" doc:"Settings of the mock engine."`
-	Pacing    *Pacing     `json:"pacing,omitempty" doc:"Send pacing, to keep the number clear of WhatsApp's spam limits."`
+	AutoStart *bool   `json:"autoStart,omitempty" doc:"Start the session when it is created and on every boot (default true)."`
+	ProxyURL  *string `json:"proxyUrl,omitempty" maxLength:"512" doc:"Proxy for this session's WhatsApp connection (http, https or socks5 URL)."`
+	// Each engine's own settings are the section named after it (see
+	// engine/registry); the engine receives that section as it was given.
+	Mock   *engine.MockConfig `json:"mock,omitempty" doc:"Settings of the mock engine."`
+	Pacing *Pacing            `json:"pacing,omitempty" doc:"Send pacing, to keep the number clear of WhatsApp's spam limits."`
 	// DownloadStatusMedia: statuses are many and short-lived; their media is fetched only when asked for.
 	DownloadStatusMedia *bool `json:"downloadStatusMedia,omitempty" doc:"Download the media of statuses (stories) received (default false); applies from the next start."`
 }
@@ -25,14 +28,6 @@ type Pacing struct {
 	MinIntervalMs int `json:"minIntervalMs,omitempty" minimum:"0" maximum:"3600000" doc:"At least this long between two sends."`
 	JitterMs      int `json:"jitterMs,omitempty" minimum:"0" maximum:"3600000" doc:"Plus a random extra wait of up to this long."`
 	DailyLimit    int `json:"dailyLimit,omitempty" minimum:"0" maximum:"1000000" doc:"At most this many messages accepted in any 24 hours; 0: no cap."`
-}
-
-// MockConfig is config.mock of API.md.
-type MockConfig struct {
-	AutoPair    *bool `json:"autoPair,omitempty" doc:"Pair by itself after pairDelayMs (default true)."`
-	PairDelayMs *int  `json:"pairDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time from start to READY when pairing by itself (default 500)."`
-	AckDelayMs  *int  `json:"ackDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Time between a send and each of its acks (default 100)."`
-	SendDelayMs *int  `json:"sendDelayMs,omitempty" minimum:"0" maximum:"600000" doc:"Simulated time each send takes (default 0)."`
 }
 
 // validate checks what the schema cannot: the proxy is a URL the engines can dial.

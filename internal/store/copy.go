@@ -63,7 +63,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress func(table stri
 			return err
 		}
 	}
-	return dst.SetMeta(ctx, "database_type", dst.dialect)
+	return dst.SetMeta(ctx, "database_type", dst.dialect.name)
 }
 
 func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64, error) {
@@ -111,9 +111,8 @@ func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64,
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if col, ok := serials[table]; ok && dst.dialect == "postgres" {
-			_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', '`+col+`'),
-				COALESCE((SELECT MAX(`+col+`) FROM `+table+`), 0) + 1, false)`)
+		if col, ok := serials[table]; ok && dst.dialect.resetSerial != nil {
+			_, err := tx.ExecContext(ctx, dst.dialect.resetSerial(table, col))
 			return err
 		}
 		return nil
@@ -125,11 +124,7 @@ func (s *Store) copyTable(ctx context.Context, dst *Store, table string) (int64,
 // (whatsmeow's device store: whatsmeow_*), devices first because the others
 // refer to them; the version table is the target's own.
 func (s *Store) foreignTables(ctx context.Context) ([]string, error) {
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'whatsmeow\_%' ESCAPE '\' ORDER BY name`
-	if s.dialect == "postgres" {
-		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'whatsmeow\_%' ORDER BY tablename`
-	}
-	names, err := s.column(ctx, q)
+	names, err := s.column(ctx, s.dialect.foreignTables)
 	if err != nil {
 		return nil, err
 	}

@@ -6,27 +6,14 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/ident"
 )
-
-// Event is a row of the event log. Seq is set when it is written.
-type Event struct {
-	Seq       int64
-	ID        string
-	Name      string
-	SessionID string // "" for events of no session
-	Data      json.RawMessage
-	CreatedAt int64
-	// OnlyWebhook, when set, delivers the event to that webhook alone (webhook.test).
-	OnlyWebhook string
-	// Webhooks lists the webhooks a delivery row was written for.
-	Webhooks []string
-}
 
 // SetOnCommit registers fn to receive the events of every committed
 // transaction, in order, after the commit: the fan-out to webhooks and
 // real-time clients starts from what is durable.
-func (s *Store) SetOnCommit(fn func([]*Event)) { s.onCommit = fn }
+func (s *Store) SetOnCommit(fn func([]*event.Row)) { s.onCommit = fn }
 
 // txEvents runs fn, then writes the events it leaves in *evs (with their
 // delivery rows), in one transaction; after the commit they are handed to
@@ -34,17 +21,14 @@ func (s *Store) SetOnCommit(fn func([]*Event)) { s.onCommit = fn }
 //
 // commitMu holds across the commit and the hook, so that the hook sees events
 // in seq order (SQLite commits one writer at a time anyway); the hook must not block.
-func (s *Store) txEvents(ctx context.Context, evs *[]*Event, fn func(*sql.Tx) error) error {
+func (s *Store) txEvents(ctx context.Context, evs *[]*event.Row, fn func(*sql.Tx) error) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Several instances may share the database: seqs must become visible
-			// in order, or a reader resuming after seq N could miss a smaller
-			// one committed later. One event writer at a time, cluster-wide.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7072657401)`); err != nil {
-				return err
-			}
+		// Several instances may share the database: one event writer at a
+		// time, cluster-wide.
+		if err := s.dialect.takeTurns(ctx, tx, turnEvents); err != nil {
+			return err
 		}
 		if fn != nil {
 			if err := fn(tx); err != nil {
@@ -65,11 +49,11 @@ func (s *Store) txEvents(ctx context.Context, evs *[]*Event, fn func(*sql.Tx) er
 }
 
 // AddEvents writes events that come with no other state change.
-func (s *Store) AddEvents(ctx context.Context, evs ...*Event) error {
+func (s *Store) AddEvents(ctx context.Context, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, nil)
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *Event) error {
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *event.Row) error {
 	var sess any
 	if ev.SessionID != "" {
 		sess = ev.SessionID
@@ -110,16 +94,8 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, ev *Event) error {
 	return nil
 }
 
-// EventFilter narrows ListEvents.
-type EventFilter struct {
-	After    int64
-	Sessions []string // nil: all
-	Names    []string // nil: all
-	Limit    int
-}
-
 // ListEvents returns events after f.After, oldest first.
-func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error) {
+func (s *Store) ListEvents(ctx context.Context, f event.Filter) ([]*event.Row, error) {
 	where, args := "WHERE seq > ?", []any{f.After}
 	if f.Sessions != nil {
 		if len(f.Sessions) == 0 {
@@ -142,9 +118,9 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 		return nil, classify(err)
 	}
 	defer rows.Close()
-	var out []*Event
+	var out []*event.Row
 	for rows.Next() {
-		var e Event
+		var e event.Row
 		var data string
 		if err := rows.Scan(&e.Seq, &e.ID, &e.Name, &e.SessionID, &data, &e.CreatedAt); err != nil {
 			return nil, err
@@ -156,8 +132,8 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 }
 
 // GetEvent reads one event by seq.
-func (s *Store) GetEvent(ctx context.Context, seq int64) (*Event, error) {
-	var e Event
+func (s *Store) GetEvent(ctx context.Context, seq int64) (*event.Row, error) {
+	var e event.Row
 	var data string
 	err := s.r.QueryRowContext(ctx, s.rebind(`SELECT seq, id, name, COALESCE(session_id, ''), data, created_at
 		FROM events WHERE seq = ?`), seq).Scan(&e.Seq, &e.ID, &e.Name, &e.SessionID, &data, &e.CreatedAt)

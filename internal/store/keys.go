@@ -22,7 +22,7 @@ type APIKey struct {
 
 const keyCols = `id, name, key_hash, prefix, role, sessions, COALESCE(expires_at, 0), created_at, COALESCE(last_used_at, 0)`
 
-func scanKey(row interface{ Scan(...any) error }) (*APIKey, error) {
+func scanKey(row scanner) (*APIKey, error) {
 	var k APIKey
 	var sessions string
 	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.Role, &sessions, &k.ExpiresAt, &k.CreatedAt, &k.LastUsedAt); err != nil {
@@ -61,24 +61,8 @@ func (s *Store) GetKey(ctx context.Context, id string) (*APIKey, error) {
 
 // ListKeys returns a page of keys, oldest first, and the total.
 func (s *Store) ListKeys(ctx context.Context, limit, offset int) ([]*APIKey, int, error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+keyCols+` FROM api_keys ORDER BY created_at, id LIMIT ? OFFSET ?`), limit, offset)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, k)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM api_keys`,
+		`SELECT `+keyCols+` FROM api_keys ORDER BY created_at, id LIMIT ? OFFSET ?`, nil, limit, offset, scanKey)
 }
 
 // CountKeys counts stored keys.
@@ -97,11 +81,8 @@ var ErrLastAdmin = errors.New("the last active admin key")
 // last two admin keys.
 func (s *Store) DeleteKey(ctx context.Context, id string, now int64) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Concurrent deletes would each see the other's key still there: take turns.
-			if _, err := tx.ExecContext(ctx, `LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-				return err
-			}
+		if err := s.dialect.takeTurns(ctx, tx, turnKeys); err != nil {
+			return err
 		}
 		var role string
 		var expires int64
@@ -169,25 +150,13 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, t int64) (int64, error) {
 
 // ListAudit returns a page of the audit log, newest first, and the total.
 func (s *Store) ListAudit(ctx context.Context, limit, offset int) ([]*AuditEntry, int, error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT id, COALESCE(key_id, ''), action, target, ip, status, outcome,
-		request_id, created_at FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`), limit, offset)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		if err := rows.Scan(&e.ID, &e.KeyID, &e.Action, &e.Target, &e.IP, &e.Status, &e.Outcome, &e.RequestID, &e.CreatedAt); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, &e)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM audit_log`, `SELECT id, COALESCE(key_id, ''), action, target, ip, status, outcome,
+		request_id, created_at FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`, nil, limit, offset,
+		func(row scanner) (*AuditEntry, error) {
+			var e AuditEntry
+			err := row.Scan(&e.ID, &e.KeyID, &e.Action, &e.Target, &e.IP, &e.Status, &e.Outcome, &e.RequestID, &e.CreatedAt)
+			return &e, err
+		})
 }
 
 func nonNil(s []string) []string {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/openwa/openwa/internal/event"
 )
 
 // Message is a stored message row. Content is JSON owned by the message service.
@@ -30,7 +32,7 @@ type Message struct {
 const messageCols = `seq, id, session_id, COALESCE(wa_message_id, ''), chat_id, sender, from_me, type, content, status,
 	COALESCE(error, ''), attempts, COALESCE(expires_at, 0), timestamp, created_at, updated_at`
 
-func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+func scanMessage(row scanner) (*Message, error) {
 	var m Message
 	var fromMe int
 	err := row.Scan(&m.Seq, &m.ID, &m.SessionID, &m.WAMessageID, &m.ChatID, &m.Sender, &fromMe, &m.Type, &m.Content,
@@ -127,7 +129,7 @@ var ErrDuplicate = errors.New("duplicate")
 // SaveInbound stores a message seen by the engine, with its events; a message
 // already stored (same session and WhatsApp id) is left as it is and
 // ErrDuplicate returned.
-func (s *Store) SaveInbound(ctx context.Context, m *Message, evs ...*Event) error {
+func (s *Store) SaveInbound(ctx context.Context, m *Message, evs ...*event.Row) error {
 	err := s.txEvents(ctx, &evs, func(tx *sql.Tx) error { return insertMessage(ctx, s, tx, m) })
 	if errors.Is(err, ErrConflict) {
 		return ErrDuplicate
@@ -184,25 +186,8 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]*Message, 
 		where += " AND timestamp < ?"
 		args = append(args, f.Until)
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM messages `+where), args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages `+where+
-		` ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, m)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM messages `+where, `SELECT `+messageCols+` FROM messages `+where+
+		` ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?`, args, f.Limit, f.Offset, scanMessage)
 }
 
 // OutgoingSince counts a session's outgoing messages accepted at or after t
@@ -225,7 +210,7 @@ func (s *Store) NextOutgoing(ctx context.Context, sessionID string) (*Message, e
 
 // UpdateMessage writes the mutable columns of m (the WhatsApp id, status,
 // error, attempts and timestamp) and the events, in one transaction.
-func (s *Store) UpdateMessage(ctx context.Context, m *Message, evs ...*Event) error {
+func (s *Store) UpdateMessage(ctx context.Context, m *Message, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET wa_message_id = ?, status = ?, error = ?, attempts = ?,
 			content = ?, timestamp = ?, updated_at = ? WHERE id = ?`), nullStr(m.WAMessageID), m.Status, nullStr(m.Error),
@@ -236,10 +221,10 @@ func (s *Store) UpdateMessage(ctx context.Context, m *Message, evs ...*Event) er
 
 // AdvanceStatus moves a message found by WhatsApp id to status, but only
 // forward (from one of the given earlier statuses), and writes the event
-// event makes of the row before the change. It returns that row.
-func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status string, from []string, event func(*Message) *Event) (*Message, error) {
+// newEvent makes of the row before the change. It returns that row.
+func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status string, from []string, newEvent func(*Message) *event.Row) (*Message, error) {
 	var before *Message
-	var evs []*Event
+	var evs []*event.Row
 	err := s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		m, err := scanMessage(tx.QueryRowContext(ctx, s.rebind(`SELECT `+messageCols+` FROM messages
 			WHERE session_id = ? AND wa_message_id = ?`), sessionID, waID))
@@ -254,8 +239,8 @@ func (s *Store) AdvanceStatus(ctx context.Context, sessionID, waID, status strin
 			return ErrConflict
 		}
 		before = m
-		if event != nil {
-			evs = append(evs, event(m))
+		if newEvent != nil {
+			evs = append(evs, newEvent(m))
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE messages SET status = ?, updated_at = ? WHERE id = ?`), status, Now(), m.ID)
 		return err
@@ -279,7 +264,7 @@ func (s *Store) DeleteMessagesBefore(ctx context.Context, t int64) (int64, error
 
 // MarkSent records a completed send. The status moves to sent only from
 // sending: an ack that arrived first (delivered, read) is not undone.
-func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64, evs ...*Event) error {
+func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
 			wa_message_id = ?, timestamp = ?, error = NULL, updated_at = ? WHERE id = ?`), waID, timestamp, Now(), id)
@@ -288,7 +273,7 @@ func (s *Store) MarkSent(ctx context.Context, id, waID string, timestamp int64, 
 }
 
 // UpdateMessageType changes a message's type (to revoked).
-func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*Event) error {
+func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET type = ?, updated_at = ? WHERE id = ?`), typ, Now(), id)
 		return mustAffect(res, err)
@@ -298,7 +283,7 @@ func (s *Store) UpdateMessageType(ctx context.Context, id, typ string, evs ...*E
 // ReplacePlaceholder turns a stored placeholder (type placeholderType) into
 // the message m (its type, sender, content and timestamp), with the events,
 // in one transaction; ErrNotFound when no such placeholder is left.
-func (s *Store) ReplacePlaceholder(ctx context.Context, m *Message, placeholderType string, evs ...*Event) error {
+func (s *Store) ReplacePlaceholder(ctx context.Context, m *Message, placeholderType string, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE messages SET type = ?, sender = ?, content = ?, timestamp = ?,
 			updated_at = ? WHERE id = ? AND type = ?`), m.Type, m.Sender, string(m.Content), m.Timestamp, m.UpdatedAt, m.ID,
@@ -330,26 +315,13 @@ const StatusChat = "status@broadcast"
 // ListChats lists a session's chats, the one with the newest message first
 // (statuses are not a chat).
 func (s *Store) ListChats(ctx context.Context, sessionID string, limit, offset int) ([]Chat, int, error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?
-		AND chat_id <> '`+StatusChat+`'`), sessionID).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT chat_id, COUNT(*),
+	return page(ctx, s, `SELECT COUNT(DISTINCT chat_id) FROM messages WHERE session_id = ?
+		AND chat_id <> '`+StatusChat+`'`, `SELECT chat_id, COUNT(*),
 		SUM(CASE WHEN from_me = 0 AND status = 'delivered' THEN 1 ELSE 0 END)
-		FROM messages WHERE session_id = ? AND chat_id <> '`+StatusChat+`' GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`),
-		sessionID, limit, offset)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []Chat
-	for rows.Next() {
-		var c Chat
-		if err := rows.Scan(&c.ChatID, &c.Messages, &c.Unread); err != nil {
-			return nil, 0, err
-		}
-		out = append(out, c)
-	}
-	return out, total, classify(rows.Err())
+		FROM messages WHERE session_id = ? AND chat_id <> '`+StatusChat+`' GROUP BY chat_id ORDER BY MAX(timestamp) DESC, chat_id LIMIT ? OFFSET ?`,
+		[]any{sessionID}, limit, offset, func(row scanner) (Chat, error) {
+			var c Chat
+			err := row.Scan(&c.ChatID, &c.Messages, &c.Unread)
+			return c, err
+		})
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/openwa/openwa/internal/event"
 )
 
 // Session is a stored session row. Config is JSON owned by the session service;
@@ -30,7 +32,7 @@ type Session struct {
 const sessionCols = `id, name, engine, status, COALESCE(phone, ''), COALESCE(push_name, ''), COALESCE(last_error, ''),
 	config, auth_state, started, created_at, updated_at`
 
-func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
+func scanSession(row scanner) (*Session, error) {
 	var s Session
 	var started int
 	err := row.Scan(&s.ID, &s.Name, &s.Engine, &s.Status, &s.Phone, &s.PushName, &s.LastError,
@@ -47,11 +49,9 @@ func scanSession(row interface{ Scan(...any) error }) (*Session, error) {
 // are one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess *Session, maxSessions int) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Concurrent creates would each count below the limit: take turns.
-			if _, err := tx.ExecContext(ctx, `LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-				return err
-			}
+		// Concurrent creates would each count below the limit: take turns.
+		if err := s.dialect.takeTurns(ctx, tx, turnSessions); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
@@ -112,28 +112,11 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 			args = append(args, id)
 		}
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sessions `+where), args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
 	if f.Limit <= 0 {
 		f.Limit = 1 << 31 // every row; both dialects take this
 	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+sessionCols+` FROM sessions `+where+
-		` ORDER BY created_at, id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, sess)
-	}
-	return out, total, classify(rows.Err())
+	return page(ctx, s, `SELECT COUNT(*) FROM sessions `+where, `SELECT `+sessionCols+` FROM sessions `+where+
+		` ORDER BY created_at, id LIMIT ? OFFSET ?`, args, f.Limit, f.Offset, scanSession)
 }
 
 // UpdateSession writes the mutable columns of sess but its auth state: that
@@ -141,7 +124,7 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, 
 // a row read earlier must not put an older one back.
 //
 // The events are written in the same transaction.
-func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*Event) error {
+func (s *Store) UpdateSession(ctx context.Context, sess *Session, evs ...*event.Row) error {
 	return s.txEvents(ctx, &evs, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE sessions SET name = ?, status = ?, phone = ?, push_name = ?,
 			last_error = ?, config = ?, started = ?, updated_at = ? WHERE id = ?`),

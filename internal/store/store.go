@@ -15,11 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/stamp"
 )
 
@@ -37,10 +36,10 @@ var migrationFS embed.FS
 // BEGIN IMMEDIATE and a busy_timeout means SQLITE_BUSY never reaches a caller);
 // reads use a separate pool, which WAL lets run beside the writer.
 type Store struct {
-	dialect  string
+	dialect  *dialect
 	w        *sql.DB // writes and transactions
 	r        *sql.DB // reads
-	onCommit func([]*Event)
+	onCommit func([]*event.Row)
 	commitMu sync.Mutex // see txEvents
 }
 
@@ -68,7 +67,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{dialect: "sqlite", w: w, r: r}
+	s := &Store{dialect: sqliteDialect, w: w, r: r}
 	if err := w.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -93,7 +92,7 @@ func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool)
 	db.SetMaxOpenConns(poolMax)
 	db.SetMaxIdleConns(min(poolMax, 10))
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: "postgres", w: db, r: db}
+	s := &Store{dialect: postgresDialect, w: db, r: db}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
@@ -108,7 +107,7 @@ func OpenPostgres(ctx context.Context, url string, poolMax int, requireTLS bool)
 func (s *Store) DB() *sql.DB { return s.w }
 
 // Dialect is "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return s.dialect.name }
 
 // Close closes both pools.
 func (s *Store) Close() error {
@@ -166,8 +165,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	if err != nil {
-		var pg *pgconn.PgError
-		if strings.Contains(err.Error(), "no such table") || (errors.As(err, &pg) && pg.Code == "42P01") {
+		if isMissingTable(err) {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("read schema version: %w", err)
@@ -190,7 +188,7 @@ type migration struct {
 }
 
 func (s *Store) migrations() ([]migration, error) {
-	dir := "migrations/" + s.dialect
+	dir := "migrations/" + s.dialect.name
 	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
@@ -212,7 +210,7 @@ func (s *Store) migrations() ([]migration, error) {
 		out = append(out, migration{version: v, sql: string(b)})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no migrations for %s", s.dialect)
+		return nil, fmt.Errorf("no migrations for %s", s.dialect.name)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -238,22 +236,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // rebind turns ? placeholders into the dialect's own.
-func (s *Store) rebind(q string) string {
-	if s.dialect != "postgres" {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func (s *Store) rebind(q string) string { return s.dialect.rebind(q) }
 
 // classify maps driver errors to the store's sentinels.
 func classify(err error) error {
@@ -263,12 +246,7 @@ func classify(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
-		return fmt.Errorf("%w: %v", ErrConflict, err)
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && (pg.Code == "23505" || pg.Code == "23503") { // unique, foreign key
+	if isConflict(err) {
 		return fmt.Errorf("%w: %v", ErrConflict, err)
 	}
 	return err
@@ -332,4 +310,31 @@ func (s *Store) countBy(ctx context.Context, query string, args ...any) (map[str
 		out[k] = n
 	}
 	return out, rows.Err()
+}
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// page reads one page of a list and the total: countSQL counts the rows
+// listSQL returns, both take args, and listSQL ends in LIMIT ? OFFSET ?.
+func page[T any](ctx context.Context, s *Store, countSQL, listSQL string, args []any, limit, offset int,
+	scan func(scanner) (T, error)) ([]T, int, error) {
+	var total int
+	if err := s.r.QueryRowContext(ctx, s.rebind(countSQL), args...).Scan(&total); err != nil {
+		return nil, 0, classify(err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.rebind(listSQL), append(args[:len(args):len(args)], limit, offset)...)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, v)
+	}
+	return out, total, classify(rows.Err())
 }

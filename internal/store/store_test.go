@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwa/openwa/internal/event"
 	"github.com/openwa/openwa/internal/ident"
 	"github.com/openwa/openwa/internal/store/storetest"
 )
@@ -142,13 +143,13 @@ func TestEventsShareTheTransaction(t *testing.T) {
 	dialects(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		var committed []string
-		s.SetOnCommit(func(evs []*Event) {
+		s.SetOnCommit(func(evs []*event.Row) {
 			for _, e := range evs {
 				committed = append(committed, e.ID)
 			}
 		})
-		ev := func(id string) *Event {
-			return &Event{ID: id, Name: "message.received", SessionID: "a", Data: []byte("{}"), CreatedAt: Now()}
+		ev := func(id string) *event.Row {
+			return &event.Row{ID: id, Name: "message.received", SessionID: "a", Data: []byte("{}"), CreatedAt: Now()}
 		}
 		now := Now()
 		if err := s.CreateSession(ctx, &Session{ID: "a", Name: "a", Engine: "mock", Status: "READY", Config: []byte("{}"),
@@ -168,7 +169,7 @@ func TestEventsShareTheTransaction(t *testing.T) {
 		if err := s.UpdateSession(ctx, &Session{ID: "missing", Config: []byte("{}")}, ev("evt_3")); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("update of a missing session: %v", err)
 		}
-		evs, err := s.ListEvents(ctx, EventFilter{Limit: 100})
+		evs, err := s.ListEvents(ctx, event.Filter{Limit: 100})
 		if err != nil || len(evs) != 1 || evs[0].ID != "evt_1" {
 			t.Fatalf("events: %v %v", evs, err)
 		}
@@ -208,25 +209,25 @@ func TestDeleteSessionReachesKeysAndStragglers(t *testing.T) {
 			t.Fatalf("a key of a session with a longer id: %+v %v", k, err)
 		}
 
-		late := &Event{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		late := &event.Row{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
 		if err := s.AddEvents(ctx, late); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteSession(ctx, "tenant"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("second delete: %v", err)
 		}
-		if evs, _ := s.ListEvents(ctx, EventFilter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
+		if evs, _ := s.ListEvents(ctx, event.Filter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
 			t.Fatalf("a second delete leaves %d events", len(evs))
 		}
 		// Another straggler, then the id is taken again.
-		late2 := &Event{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
+		late2 := &event.Row{ID: ident.NewEvent(time.Now()), Name: "message.ack", SessionID: "tenant", Data: []byte(`{"text":"old"}`), CreatedAt: Now()}
 		if err := s.AddEvents(ctx, late2); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.CreateSession(ctx, &Session{ID: "tenant", Name: "tenant", Engine: "mock", Status: "CREATED", Config: []byte("{}")}, 10); err != nil {
 			t.Fatal(err)
 		}
-		if evs, _ := s.ListEvents(ctx, EventFilter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
+		if evs, _ := s.ListEvents(ctx, event.Filter{Sessions: []string{"tenant"}, Limit: 10}); len(evs) != 0 {
 			t.Fatalf("the new session inherits %d events", len(evs))
 		}
 	})

@@ -22,7 +22,7 @@ type Webhook struct {
 
 const webhookCols = `id, COALESCE(session_id, ''), url, events, headers, secret, active, retry_count, created_at, updated_at`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
+func scanWebhook(row scanner) (*Webhook, error) {
 	var w Webhook
 	var active int
 	if err := row.Scan(&w.ID, &w.SessionID, &w.URL, &w.Events, &w.Headers, &w.Secret, &active, &w.RetryCount,
@@ -38,11 +38,9 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 // and the insert are one transaction.
 func (s *Store) CreateWebhook(ctx context.Context, w *Webhook, max int) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == "postgres" {
-			// Concurrent creates would each count below the cap: take turns.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7072657402)`); err != nil {
-				return err
-			}
+		// Concurrent creates would each count below the cap: take turns.
+		if err := s.dialect.takeTurns(ctx, tx, turnWebhooks); err != nil {
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM webhooks WHERE COALESCE(session_id, '') = ?`),
@@ -72,26 +70,9 @@ func (s *Store) WebhookByID(ctx context.Context, id string) (*Webhook, error) {
 
 // ListWebhooks returns a page of a session's webhooks ("" for the global ones) and the total.
 func (s *Store) ListWebhooks(ctx context.Context, sessionID string, limit, offset int) ([]*Webhook, int, error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM webhooks WHERE COALESCE(session_id, '') = ?`),
-		sessionID).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(`SELECT `+webhookCols+` FROM webhooks WHERE COALESCE(session_id, '') = ?
-		ORDER BY created_at, id LIMIT ? OFFSET ?`), sessionID, limit, offset)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, w)
-	}
-	return out, total, rows.Err()
+	return page(ctx, s, `SELECT COUNT(*) FROM webhooks WHERE COALESCE(session_id, '') = ?`,
+		`SELECT `+webhookCols+` FROM webhooks WHERE COALESCE(session_id, '') = ? ORDER BY created_at, id LIMIT ? OFFSET ?`,
+		[]any{sessionID}, limit, offset, scanWebhook)
 }
 
 // UpdateWebhook writes a webhook's mutable columns.
@@ -131,7 +112,7 @@ const deliveryFrom = `SELECT d.id, d.event_seq, d.webhook_id, d.status, d.attemp
 	COALESCE(d.last_error, ''), COALESCE(d.last_attempt_at, 0), COALESCE(d.duration_ms, 0), d.created_at, d.updated_at,
 	d.attempt_log, e.id, e.name FROM deliveries d JOIN events e ON e.seq = d.event_seq `
 
-func scanDelivery(row interface{ Scan(...any) error }) (*Delivery, error) {
+func scanDelivery(row scanner) (*Delivery, error) {
 	var d Delivery
 	if err := row.Scan(&d.ID, &d.EventSeq, &d.WebhookID, &d.Status, &d.Attempts, &d.NextAttemptAt, &d.LastStatus,
 		&d.LastError, &d.LastAttemptAt, &d.DurationMs, &d.CreatedAt, &d.UpdatedAt, &d.AttemptLog, &d.EventID, &d.EventName); err != nil {
@@ -181,25 +162,8 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID, status string, li
 		where += " AND d.status = ?"
 		args = append(args, status)
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM deliveries d `+where), args...).Scan(&total); err != nil {
-		return nil, 0, classify(err)
-	}
-	rows, err := s.r.QueryContext(ctx, s.rebind(deliveryFrom+where+
-		` ORDER BY d.event_seq DESC LIMIT ? OFFSET ?`), append(args, limit, offset)...)
-	if err != nil {
-		return nil, 0, classify(err)
-	}
-	defer rows.Close()
-	var out []*Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, d)
-	}
-	return out, total, rows.Err()
+	return page(ctx, s, `SELECT COUNT(*) FROM deliveries d `+where, deliveryFrom+where+
+		` ORDER BY d.event_seq DESC LIMIT ? OFFSET ?`, args, limit, offset, scanDelivery)
 }
 
 // CountDeliveries counts deliveries by status (for metrics).

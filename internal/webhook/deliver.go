@@ -129,7 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Committed wakes the workers of the webhooks that committed events were
 // written for; a test event is delivered by Test itself.
-func (s *Service) Committed(evs []*store.Event) {
+func (s *Service) Committed(evs []*event.Row) {
 	for _, ev := range evs {
 		if ev.OnlyWebhook != "" {
 			continue
@@ -250,7 +250,7 @@ func (s *Service) attempt(ctx context.Context, deliveryID, webhookID string, fir
 // post makes the attempt-th signed delivery of ev. It returns the status (0
 // when no response came), how long to wait before a retry (-1: do not retry),
 // the duration and an error describing a failure.
-func (s *Service) post(ctx context.Context, w *store.Webhook, ev *store.Event, secret string, attempt int) (int, time.Duration, time.Duration, error) {
+func (s *Service) post(ctx context.Context, w *store.Webhook, ev *event.Row, secret string, attempt int) (int, time.Duration, time.Duration, error) {
 	body, err := json.Marshal(event.View(ev))
 	if err != nil {
 		return 0, -1, 0, err

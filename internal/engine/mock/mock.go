@@ -26,14 +26,6 @@ var (
 	_ engine.Mock   = (*Engine)(nil)
 )
 
-// Settings is config.mock of a session.
-type Settings struct {
-	AutoPair    *bool `json:"autoPair,omitempty"`
-	PairDelayMs *int  `json:"pairDelayMs,omitempty"`
-	AckDelayMs  *int  `json:"ackDelayMs,omitempty"`
-	SendDelayMs *int  `json:"sendDelayMs,omitempty"`
-}
-
 // Timings of the simulated connection.
 const (
 	qrTTL          = 20 * time.Second
@@ -77,7 +69,7 @@ type Engine struct {
 
 // New builds a mock engine; it is an engine.Factory.
 func New(opts engine.Options) (engine.Engine, error) {
-	var s Settings
+	var s engine.MockConfig
 	if len(opts.Settings) > 0 && string(opts.Settings) != "null" {
 		if err := json.Unmarshal(opts.Settings, &s); err != nil {
 			return nil, fmt.Errorf("mock settings: %w", err)

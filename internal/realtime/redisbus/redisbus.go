@@ -14,7 +14,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/openwa/openwa/internal/store"
+	"github.com/openwa/openwa/internal/event"
 )
 
 // Bus publishes this instance's events and receives the others'.
@@ -22,7 +22,7 @@ type Bus struct {
 	c        *goredis.Client
 	channel  string
 	instance string
-	out      chan []*store.Event
+	out      chan []*event.Row
 	revoked  chan string // ids of deleted API keys
 	dropped  chan string // ids of deleted sessions
 	log      *slog.Logger
@@ -30,15 +30,15 @@ type Bus struct {
 
 // message is one pub/sub message: events, the ids of revoked keys or of deleted sessions.
 type message struct {
-	Instance string         `json:"instance"`
-	Events   []*store.Event `json:"events,omitempty"`
-	Revoked  []string       `json:"revoked,omitempty"`
-	Dropped  []string       `json:"droppedSessions,omitempty"`
+	Instance string       `json:"instance"`
+	Events   []*event.Row `json:"events,omitempty"`
+	Revoked  []string     `json:"revoked,omitempty"`
+	Dropped  []string     `json:"droppedSessions,omitempty"`
 }
 
 // Receiver takes what other instances send: the real-time hub.
 type Receiver interface {
-	Publish(evs []*store.Event)
+	Publish(evs []*event.Row)
 	Revoke(keyID string)
 	DropSession(id string)
 }
@@ -47,7 +47,7 @@ type Receiver interface {
 func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*store.Event, 4096),
+	return &Bus{c: c, channel: channel, instance: hex.EncodeToString(b), out: make(chan []*event.Row, 4096),
 		revoked: make(chan string, 1024), dropped: make(chan string, 1024), log: log.With("component", "redisbus")}
 }
 
@@ -55,7 +55,7 @@ func New(c *goredis.Client, channel string, log *slog.Logger) *Bus {
 // (a commit must not wait for Redis). When the queue is full the events are
 // dropped for the other instances' live clients only: they remain in the
 // event log, where clients resume from.
-func (b *Bus) Publish(evs []*store.Event) {
+func (b *Bus) Publish(evs []*event.Row) {
 	select {
 	case b.out <- evs:
 	default:
