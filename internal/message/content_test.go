@@ -1,11 +1,16 @@
 package message
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/openwa/openwa/internal/engine"
+	"github.com/openwa/openwa/internal/store"
 )
 
 // fill sets every field reachable from v to a value that is not zero, so that
@@ -51,7 +56,7 @@ func TestContentRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseContent(b).engineContent()
+	got := parseContent(quiet, "msg_test", b).engineContent()
 	want := in
 	want.Media = nil
 	if !reflect.DeepEqual(got, want) {
@@ -71,7 +76,7 @@ func TestStoredContentKeys(t *testing.T) {
 		`"media":{"id":"med_1","mimetype":"image/png","size":3,"url":"u"},"location":{"latitude":1,"longitude":2},` +
 		`"contacts":[{"name":"n","phone":"p"}],"reaction":{"messageId":"W2","emoji":"x"},` +
 		`"poll":{"name":"p","options":["a"],"multipleAnswers":true},"pushName":"P","fromLid":"L","chatLid":"CL"}`)
-	c := parseContent(row)
+	c := parseContent(quiet, "msg_test", row)
 	if c.Text != "hi" || c.Caption != "c" || c.ReplyTo != "W1" || c.Quoted.Text != "q" || c.Mentions[0] != "m" ||
 		c.Media.ID != "med_1" || c.Location.Longitude != 2 || c.Contacts[0].Phone != "p" || c.Reaction.Emoji != "x" ||
 		!c.Poll.MultipleAnswers || c.PushName != "P" || c.FromLID != "L" || c.ChatLID != "CL" {
@@ -83,5 +88,18 @@ func TestStoredContentKeys(t *testing.T) {
 	_ = json.Unmarshal(row, &orig)
 	if !reflect.DeepEqual(back, orig) {
 		t.Fatalf("rewritten as %s", b)
+	}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// A stored content that does not decode is logged with its row id, and the
+// message is still shown.
+func TestUndecodableContentIsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	s := &Service{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	m := s.view(&store.Message{ID: "msg_bad", SessionID: "s", Type: "text", Status: "read", Content: []byte("{not json")})
+	if m.ID != "msg_bad" || !strings.Contains(buf.String(), "row_id=msg_bad") {
+		t.Fatalf("view %+v, log %q", m, buf.String())
 	}
 }

@@ -127,12 +127,12 @@ func (s *Service) received(ctx context.Context, sessionID string, in *engine.Mes
 	if in.FromMe {
 		row.Status = string(StatusSent)
 	}
-	ev := event.New(event.MessageReceived, sessionID, view(row))
+	ev := event.New(event.MessageReceived, sessionID, s.view(row))
 	switch {
 	case in.Type == engine.TypeRevoked:
 		ev = event.New(event.MessageRevoked, sessionID, RevokedEvent{ID: row.ID, WAMessageID: row.WAMessageID, ChatID: row.ChatID, ChatLID: in.ChatLID})
 	case engine.IsStatus(in.ChatID):
-		ev = event.New(event.StatusReceived, sessionID, view(row))
+		ev = event.New(event.StatusReceived, sessionID, s.view(row))
 	}
 	switch err := s.opts.Store.SaveInbound(ctx, row, ev); {
 	case errors.Is(err, store.ErrDuplicate):
@@ -158,7 +158,7 @@ func (s *Service) replacePlaceholder(ctx context.Context, sessionID string, row 
 	}
 	row.ID, row.CreatedAt, row.Status = old.ID, old.CreatedAt, old.Status
 	err = s.opts.Store.ReplacePlaceholder(ctx, row, string(engine.TypeUndecryptable),
-		event.New(event.MessageReceived, sessionID, view(row)))
+		event.New(event.MessageReceived, sessionID, s.view(row)))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // replaced meanwhile
 	}
@@ -180,7 +180,7 @@ func (s *Service) undecryptable(ctx context.Context, sessionID string, u engine.
 	if in.FromMe {
 		row.Status = string(StatusSent)
 	}
-	ev := event.New(event.MessageUndecryptable, sessionID, UndecryptableEvent{Message: view(row), Reason: u.Reason})
+	ev := event.New(event.MessageUndecryptable, sessionID, UndecryptableEvent{Message: s.view(row), Reason: u.Reason})
 	switch err := s.opts.Store.SaveInbound(ctx, row, ev); {
 	case errors.Is(err, store.ErrDuplicate):
 		return nil // stored already (decrypted, or as a placeholder)
@@ -233,7 +233,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]*Message, int, erro
 	}
 	out := make([]*Message, len(rows))
 	for i, r := range rows {
-		out[i] = view(r)
+		out[i] = s.view(r)
 	}
 	return out, total, nil
 }
@@ -247,7 +247,7 @@ func (s *Service) Get(ctx context.Context, sessionID, id string) (*Message, erro
 	if err != nil {
 		return nil, fmt.Errorf("read message: %w", err)
 	}
-	return view(row), nil
+	return s.view(row), nil
 }
 
 // ByWAID returns the session's message with the WhatsApp id, or MESSAGE_NOT_FOUND.
@@ -259,7 +259,7 @@ func (s *Service) ByWAID(ctx context.Context, sessionID, waID string) (*Message,
 	if err != nil {
 		return nil, fmt.Errorf("read message: %w", err)
 	}
-	return view(row), nil
+	return s.view(row), nil
 }
 
 // Revoke deletes a sent message for everyone.
@@ -280,7 +280,7 @@ func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, e
 			With("status", row.Status)
 	}
 	if row.Type == string(engine.TypeRevoked) {
-		return view(row), nil
+		return s.view(row), nil
 	}
 	eng, _, err := s.opts.Sessions.Ready(ctx, sessionID)
 	if err != nil {
@@ -295,7 +295,7 @@ func (s *Service) Revoke(ctx context.Context, sessionID, id string) (*Message, e
 	if err := s.markRevoked(ctx, row); err != nil {
 		return nil, err
 	}
-	return view(row), nil
+	return s.view(row), nil
 }
 
 // Chat is a conversation of a session, from its stored messages.
@@ -321,7 +321,7 @@ func (s *Service) Chats(ctx context.Context, sessionID string, limit, offset int
 			return nil, 0, err
 		}
 		if len(last) > 0 {
-			c.LastMessage = view(last[0])
+			c.LastMessage = s.view(last[0])
 		}
 		out = append(out, c)
 	}
@@ -350,7 +350,7 @@ func (s *Service) Read(ctx context.Context, sessionID, chatID string, refs []str
 		case err == nil:
 			stored = append(stored, id)
 			if engine.IsGroup(chatID) {
-				c := parseContent(m.Content)
+				c := parseContent(s.log, m.ID, m.Content)
 				sender = cmp.Or(c.SenderAs, c.FromLID, m.Sender) // as WhatsApp named the sender
 			}
 		case !errors.Is(err, store.ErrNotFound):

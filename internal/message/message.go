@@ -5,7 +5,7 @@
 package message
 
 import (
-	"encoding/json"
+	"log/slog"
 
 	"github.com/openwa/openwa/internal/engine"
 	"github.com/openwa/openwa/internal/stamp"
@@ -70,9 +70,9 @@ func (c content) engineContent() engine.Content {
 
 // parseContent reads a stored content column; a row that cannot be read has
 // no content.
-func parseContent(b []byte) content {
+func parseContent(log *slog.Logger, id string, b []byte) content {
 	var c content
-	_ = json.Unmarshal(b, &c)
+	store.DecodeJSON(log, "messages", id, b, &c)
 	return c
 }
 
@@ -104,8 +104,8 @@ type Message struct {
 	UpdatedAt   stamp.Time           `json:"updatedAt"`
 }
 
-func view(row *store.Message) *Message {
-	c := parseContent(row.Content)
+func (s *Service) view(row *store.Message) *Message {
+	c := parseContent(s.log, row.ID, row.Content)
 	m := &Message{ID: row.ID, WAMessageID: opt(row.WAMessageID), SessionID: row.SessionID, ChatID: row.ChatID,
 		ChatLID: c.ChatLID, IsChannel: engine.IsChannel(row.ChatID), From: row.Sender, FromLID: c.FromLID, FromMe: row.FromMe, Type: engine.MessageType(row.Type), Text: opt(c.Text),
 		Caption: opt(c.Caption), Media: c.Media, Location: c.Location, Contacts: c.Contacts, Reaction: c.Reaction,

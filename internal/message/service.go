@@ -112,7 +112,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 		case err == nil && hash != in.RequestHash:
 			return nil, false, idempotencyConflict(in.IdempotencyKey)
 		case err == nil:
-			return replay(row)
+			return s.replay(row)
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, false, fmt.Errorf("read idempotency key: %w", err)
 		}
@@ -145,7 +145,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	}
 	if in.Out.ReplyTo != "" {
 		if q, err := s.opts.Store.MessageByWAID(ctx, sessionID, in.Out.ReplyTo); err == nil && q.Sender != "" {
-			qc := parseContent(q.Content)
+			qc := parseContent(s.log, q.ID, q.Content)
 			in.Out.Quoted = &engine.Quoted{Sender: q.Sender, Text: cmp.Or(qc.Text, qc.Caption)}
 		}
 	}
@@ -189,7 +189,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	existing, err := s.opts.Store.EnqueueMessage(ctx, row, idem)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		return replay(existing) // a concurrent retry won the race
+		return s.replay(existing) // a concurrent retry won the race
 	case errors.Is(err, store.ErrConflict):
 		return nil, false, idempotencyConflict(in.IdempotencyKey)
 	case err != nil:
@@ -197,7 +197,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	}
 	if in.Async || s.opts.SendWait <= 0 {
 		s.Wake(sessionID)
-		return view(row), false, nil
+		return s.view(row), false, nil
 	}
 	done := s.wait(row.ID)
 	s.Wake(sessionID)
@@ -215,7 +215,7 @@ func (s *Service) Send(ctx context.Context, sessionID string, in SendInput) (msg
 	if err != nil {
 		return nil, false, fmt.Errorf("read message: %w", err)
 	}
-	m := view(cur)
+	m := s.view(cur)
 	if m.Status == StatusFailed {
 		return nil, false, apperr.New(apperr.EngineError, "the message could not be sent: %s", cur.Error).
 			With("messageId", m.ID)
@@ -254,8 +254,8 @@ func pacing(sess *session.Session) session.Pacing {
 }
 
 // replay answers a retried request with the message it produced: never a second send.
-func replay(row *store.Message) (*Message, bool, error) {
-	m := view(row)
+func (s *Service) replay(row *store.Message) (*Message, bool, error) {
+	m := s.view(row)
 	return m, m.Status != StatusQueued && m.Status != StatusSending && m.Status != StatusFailed, nil
 }
 

@@ -120,7 +120,7 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 		string(StatusSent), res.WAMessageID, res.Timestamp.UnixMilli(), "", store.Now()
 	// WhatsApp has the message: record it even if OpenWA is stopping.
 	if err := s.opts.Store.MarkSent(context.WithoutCancel(ctx), m.ID, res.WAMessageID, sent.Timestamp,
-		event.New(event.MessageSent, sessionID, view(&sent))); err != nil {
+		event.New(event.MessageSent, sessionID, s.view(&sent))); err != nil {
 		s.log.Error("mark sent", "message_id", m.ID, "err", err)
 	}
 	s.settled(m.ID)
@@ -130,7 +130,7 @@ func (s *Service) send(ctx context.Context, sessionID string) (wait time.Duratio
 
 func (s *Service) fail(ctx context.Context, m *store.Message, reason string) {
 	m.Status, m.Error, m.UpdatedAt = string(StatusFailed), reason, store.Now()
-	if err := s.opts.Store.UpdateMessage(ctx, m, event.New(event.MessageFailed, m.SessionID, view(m))); err != nil {
+	if err := s.opts.Store.UpdateMessage(ctx, m, event.New(event.MessageFailed, m.SessionID, s.view(m))); err != nil {
 		s.log.Error("mark failed", "message_id", m.ID, "err", err)
 		return
 	}

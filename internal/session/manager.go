@@ -144,7 +144,7 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (*Session, error) 
 		}
 		return sess, err
 	}
-	return view(row), nil
+	return m.view(row), nil
 }
 
 func (m *Manager) engineNames() []string {
@@ -162,7 +162,7 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return view(row), nil
+	return m.view(row), nil
 }
 
 func (m *Manager) row(ctx context.Context, id string) (*store.Session, error) {
@@ -197,7 +197,7 @@ func (m *Manager) List(ctx context.Context, f ListFilter) ([]*Session, int, erro
 	}
 	out := make([]*Session, len(rows))
 	for i, r := range rows {
-		out[i] = view(r)
+		out[i] = m.view(r)
 	}
 	return out, total, nil
 }
@@ -248,7 +248,7 @@ func (m *Manager) Update(ctx context.Context, id string, in UpdateInput) (*Sessi
 	if err := m.opts.Store.UpdateSession(ctx, row); err != nil {
 		return nil, fmt.Errorf("update session %s: %w", id, err)
 	}
-	return view(row), nil
+	return m.view(row), nil
 }
 
 // lock takes the session's state lock and returns its release.
@@ -279,7 +279,7 @@ func (m *Manager) Start(ctx context.Context, id string) (*Session, error) {
 		return nil, err
 	}
 	if m.runtimeOf(id) != nil {
-		return view(row), nil
+		return m.view(row), nil
 	}
 	return m.startLocked(ctx, row)
 }
@@ -306,7 +306,7 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 	opts.DownloadStatusMedia = cfg.DownloadStatusMedia != nil && *cfg.DownloadStatusMedia
 	// The engine's own settings: the config section named after it.
 	var sections map[string]json.RawMessage
-	_ = json.Unmarshal(row.Config, &sections)
+	store.DecodeJSON(m.log, "sessions", row.ID, row.Config, &sections)
 	if raw, ok := sections[row.Engine]; ok && string(raw) != "null" {
 		opts.Settings = raw
 	}
@@ -340,7 +340,7 @@ func (m *Manager) startLocked(ctx context.Context, row *store.Session) (*Session
 		return nil, apperr.New(apperr.EngineError, "engine could not connect: %v", err).Wrap(err)
 	}
 	m.log.Info("session started", "session_id", row.ID)
-	return view(row), nil
+	return m.view(row), nil
 }
 
 // stopRuntime disconnects a running engine and retires its queue. The session
@@ -382,7 +382,7 @@ func (m *Manager) stopLocked(ctx context.Context, id, reason string, keepStarted
 	if err := m.setStatus(ctx, row, to, reason, func(r *store.Session) { r.Started = keepStarted }); err != nil {
 		return nil, err
 	}
-	return view(row), nil
+	return m.view(row), nil
 }
 
 // Restart stops and starts the session.
@@ -420,7 +420,7 @@ func (m *Manager) Logout(ctx context.Context, id string) (*Session, error) {
 		return nil, err
 	}
 	m.log.Info("session logged out", "session_id", id)
-	return view(row), nil
+	return m.view(row), nil
 }
 
 // logoutLocked unlinks through the running engine, or a new one for a stopped
@@ -563,7 +563,7 @@ func (m *Manager) Ready(ctx context.Context, id string) (engine.Engine, *Session
 		return nil, nil, apperr.New(apperr.SessionNotReady, "session '%s' is %s; this needs READY", id, row.Status).
 			With("status", row.Status)
 	}
-	return rt.eng, view(row), nil
+	return rt.eng, m.view(row), nil
 }
 
 // Engine returns the engine of a started session (any status), or SESSION_NOT_READY.
@@ -574,10 +574,10 @@ func (m *Manager) Engine(ctx context.Context, id string) (engine.Engine, *Sessio
 	}
 	rt := m.runtimeOf(id)
 	if rt == nil {
-		return nil, view(row), apperr.New(apperr.SessionNotReady, "session '%s' is not started (%s)", id, row.Status).
+		return nil, m.view(row), apperr.New(apperr.SessionNotReady, "session '%s' is not started (%s)", id, row.Status).
 			With("status", row.Status)
 	}
-	return rt.eng, view(row), nil
+	return rt.eng, m.view(row), nil
 }
 
 // EngineType returns the engine name of a session.

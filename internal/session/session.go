@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 
@@ -105,13 +104,13 @@ type Session struct {
 	UpdatedAt stamp.Time `json:"updatedAt"`
 }
 
-func view(row *store.Session) *Session {
+func (m *Manager) view(row *store.Session) *Session {
 	s := &Session{
 		ID: row.ID, Name: row.Name, Engine: row.Engine, Status: Status(row.Status),
 		Phone: strPtr(row.Phone), PushName: strPtr(row.PushName), LastError: strPtr(row.LastError),
 		CreatedAt: store.Time(row.CreatedAt), UpdatedAt: store.Time(row.UpdatedAt),
 	}
-	_ = json.Unmarshal(row.Config, &s.Config)
+	store.DecodeJSON(m.log, "sessions", row.ID, row.Config, &s.Config)
 	if s.Config.ProxyURL != nil {
 		masked := MaskProxyURL(*s.Config.ProxyURL)
 		s.Config.ProxyURL = &masked
