@@ -579,11 +579,16 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// deviceNameOnce sets whatsmeow's process-wide device name (the first
+// Factory's; one process serves one configuration).
+var deviceNameOnce sync.Once
+
 // Factory builds whatsmeow engines on the device store.
 func Factory(devices *sqlstore.Container, cfg Config) engine.Factory {
-	if cfg.DeviceName != "" && store.DeviceProps.GetOs() != cfg.DeviceName {
-		// whatsmeow keeps it process-wide; it goes to WhatsApp when a device is linked.
-		store.DeviceProps.Os = proto.String(cfg.DeviceName)
+	if cfg.DeviceName != "" {
+		// whatsmeow keeps it process-wide, read by every client that links a
+		// device: it is written once, before any engine of this process exists.
+		deviceNameOnce.Do(func() { store.DeviceProps.Os = proto.String(cfg.DeviceName) })
 	}
 	sh := newShared()
 	return func(opts engine.Options) (engine.Engine, error) {
