@@ -579,16 +579,22 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
-// deviceNameOnce sets whatsmeow's process-wide device name (the first
-// Factory's; one process serves one configuration).
-var deviceNameOnce sync.Once
+// deviceNameMu orders the factories' writes and reads of whatsmeow's
+// process-wide device name.
+var deviceNameMu sync.Mutex
 
 // Factory builds whatsmeow engines on the device store.
 func Factory(devices *sqlstore.Container, cfg Config) engine.Factory {
 	if cfg.DeviceName != "" {
 		// whatsmeow keeps it process-wide, read by every client that links a
-		// device: it is written once, before any engine of this process exists.
-		deviceNameOnce.Do(func() { store.DeviceProps.Os = proto.String(cfg.DeviceName) })
+		// device: it is written before any engine of this Factory exists, and
+		// only when it changes, so that factories of one name never write it
+		// while another's engines read it.
+		deviceNameMu.Lock()
+		if store.DeviceProps.GetOs() != cfg.DeviceName {
+			store.DeviceProps.Os = proto.String(cfg.DeviceName)
+		}
+		deviceNameMu.Unlock()
 	}
 	sh := newShared()
 	return func(opts engine.Options) (engine.Engine, error) {
