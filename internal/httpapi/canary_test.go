@@ -59,9 +59,7 @@ func TestCanaryAgainstFakeWhatsApp(t *testing.T) {
 		!strings.HasSuffix(out.String(), fmt.Sprintf("canary: %d passed, 0 failed\n", len(report.Steps))) {
 		t.Fatalf("report %d passed, %d failed", report.Passed, report.Failed)
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // The canary fails, saying what is missing, when the second account never

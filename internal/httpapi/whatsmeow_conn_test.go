@@ -119,9 +119,7 @@ func TestWhatsmeowHistorySync(t *testing.T) {
 	if evs, _ := e.events("after=0&limit=100&events=message.received"); len(evs) != 0 {
 		t.Fatalf("%d message.received events", len(evs))
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // After linking, the phone shares the app-state key and WhatsApp holds the
@@ -183,9 +181,7 @@ func TestWhatsmeowAppState(t *testing.T) {
 			t.Fatalf("bob's chat not archived: %v", err)
 		}
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // A contact with two devices gets every message on both (whatsmeow lists
@@ -245,9 +241,7 @@ func TestWhatsmeowTwoDevicesAndIdentityChange(t *testing.T) {
 	if in := e.firstInbound("wa"); in["text"] != "new phone, same me" {
 		t.Fatalf("received %v", in)
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // flakyNet fails the next n connections, then carries them to the fake.

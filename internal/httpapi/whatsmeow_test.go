@@ -23,6 +23,15 @@ import (
 
 // withFakeWhatsApp starts a fake WhatsApp server, which the real whatsmeow
 // client trusts (TestMain set the root key), and an OpenWA on it.
+// noFakeErrors fails t if the fake WhatsApp server met anything it did not
+// expect from OpenWA (a malformed node, a message it could not decrypt).
+func noFakeErrors(t *testing.T, srv *fakewa.Server) {
+	t.Helper()
+	if errs := srv.Errors(); len(errs) > 0 {
+		t.Fatalf("server side: %v", errs)
+	}
+}
+
 func withFakeWhatsApp(t *testing.T) (*env, *fakewa.Server) {
 	srv := fakewa.New()
 	t.Cleanup(srv.Close)
@@ -376,9 +385,7 @@ func TestWhatsmeowSendsAndAcks(t *testing.T) {
 	if dl.Status != 200 || !bytes.Equal(dl.Raw, jpeg) {
 		t.Fatalf("media download: %d, %d bytes", dl.Status, len(dl.Raw))
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // A group through OpenWA's API: a send reaches every member (sender keys),
@@ -490,9 +497,7 @@ func TestWhatsmeowGroupMessages(t *testing.T) {
 	if chats := e.do("GET", "/api/sessions/wa/chats", nil).list(); chats[0].(map[string]any)["unreadCount"] != float64(0) {
 		t.Fatalf("chats: %v", chats)
 	}
-	if errs := srv.Errors(); len(errs) > 0 {
-		t.Fatalf("server side: %v", errs)
-	}
+	noFakeErrors(t, srv)
 }
 
 // Pairing by phone number: OpenWA asks WhatsApp for a code, the user types it
